@@ -1,0 +1,94 @@
+"""Reading agent request bodies: size caps, gzip, strict JSON objects.
+
+Every failure here becomes an AgentError, which the views turn into a JSON reply with `error`:
+the agent ignores HTTP status codes and only reads the body (protocol doc §1.3-1.4).
+"""
+
+import zlib
+from typing import Any
+
+import orjson
+from django.http import HttpRequest
+
+from fleetweb.conf import fleet_setting
+
+_READ_CHUNK = 64 * 1024
+
+
+class AgentError(Exception):
+    """A refusal the agent should see as `{"error": message}`; it keeps its data and retries."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def read_body(request: HttpRequest) -> bytes:
+    """The raw body, refused once it passes AGENT_MAX_BODY_BYTES, without reading it all first."""
+    limit: int = fleet_setting("AGENT_MAX_BODY_BYTES")
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > limit:
+        raise AgentError(f"request body is {declared} bytes; the limit is {limit}", 413)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = request.read(_READ_CHUNK)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise AgentError(f"request body exceeds the limit of {limit} bytes", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def gunzip_bounded(data: bytes, limit: int) -> bytes:
+    """Decompress gzip (or zlib) data, stopping as soon as the output would pass `limit`, so a
+    gzip bomb costs at most `limit` bytes of memory."""
+    decomp = zlib.decompressobj(wbits=47)  # 32 + 15: auto-detect gzip or zlib headers
+    out = bytearray()
+    pending = data
+    try:
+        while pending:
+            out += decomp.decompress(pending, limit + 1 - len(out))
+            if len(out) > limit:
+                raise AgentError(f"decompressed body exceeds the limit of {limit} bytes", 413)
+            pending = decomp.unconsumed_tail
+            if decomp.eof:
+                break
+        if not decomp.eof:
+            raise AgentError("gzip body is truncated")
+    except zlib.error as exc:
+        raise AgentError(f"body is not valid gzip: {exc}") from exc
+    return bytes(out)
+
+
+def parse_agent_json(request: HttpRequest) -> dict[str, Any]:
+    raw = read_body(request)
+    encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+    # Agents set Content-Encoding only on compressed logger posts; sniffing the gzip magic as well
+    # keeps a proxy that strips the header from breaking intake.
+    if encoding in ("gzip", "x-gzip", "deflate") or raw[:2] == b"\x1f\x8b":
+        raw = gunzip_bounded(raw, fleet_setting("AGENT_MAX_DECOMPRESSED_BYTES"))
+    elif encoding and encoding != "identity":
+        raise AgentError(f"unsupported Content-Encoding {encoding!r}", 415)
+    if not raw.strip():
+        raise AgentError("request body is empty; expected a JSON object")
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise AgentError(f"request body is not valid JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise AgentError(f"request body must be a JSON object, not {type(payload).__name__}")
+    return payload
+
+
+def node_key_from(request: HttpRequest, payload: dict[str, Any]) -> str:
+    """The node key from `Authorization: NodeKey <key>` (agents 5.23+) or the body."""
+    auth = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "nodekey" and value.strip():
+        return value.strip()
+    key = payload.get("node_key")
+    return key if isinstance(key, str) else ""

@@ -1,0 +1,164 @@
+"""osquery's TLS remote API. Each endpoint is a small `handle()` on top of NodeView.
+
+The agent ignores HTTP status codes and reads only the JSON body (protocol doc §1.4): every
+failure must be a JSON object carrying `error` (or `node_invalid: true`), and a success must
+never carry `error`. Status codes are still set sensibly for proxies and people.
+"""
+
+import logging
+import time
+from typing import Any
+
+import orjson
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.views import View
+from redis.exceptions import RedisError
+
+from collector import distributed
+from collector.services import carves, logs
+from hosts import presence
+from hosts.node_cache import NodeHost, node_host_get
+from hosts.services import EnrollError, host_enroll
+from queries.agent_config import config_for_node
+
+from .body import AgentError, node_key_from, parse_agent_json
+
+log = logging.getLogger(__name__)
+
+
+def json_reply(body: dict[str, Any] | bytes, status: int = 200) -> HttpResponse:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    return HttpResponse(content, status=status, content_type="application/json")
+
+
+def error_reply(message: str, status: int = 400) -> HttpResponse:
+    return json_reply({"error": message}, status)
+
+
+class NodeView(View):
+    """Parse the body, find the host behind the node key, then call `handle()`."""
+
+    http_method_names = ["post", "options"]
+    requires_node = True
+
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return error_reply(f"{request.method} is not allowed; osquery agents POST JSON here", 405)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            payload = parse_agent_json(request)
+            node = None
+            if self.requires_node:
+                node = node_host_get(node_key_from(request, payload))
+                if node is None:
+                    return json_reply({"node_invalid": True, "error": "invalid node key"}, 401)
+                presence.mark_seen(node.id)
+            return self.handle(request, node, payload)
+        except AgentError as exc:
+            return error_reply(exc.message, exc.status)
+        except (DatabaseError, RedisError, OSError):
+            # Storage is down: refuse, so the agent keeps its data and retries later.
+            log.exception("agent request to %s failed on storage", request.path)
+            return error_reply("server storage is temporarily unavailable; retry later", 503)
+        except Exception:
+            log.exception("agent request to %s failed", request.path)
+            return error_reply("internal server error; retry later", 500)
+
+    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
+        raise NotImplementedError
+
+
+class EnrollView(NodeView):
+    requires_node = False
+
+    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
+        secret = payload.get("enroll_secret", "")
+        identifier = payload.get("host_identifier", "")
+        details = payload.get("host_details") or {}
+        if not isinstance(secret, str) or not isinstance(identifier, str):
+            raise AgentError("enroll_secret and host_identifier must be strings")
+        if not isinstance(details, dict):
+            raise AgentError("host_details must be an object")
+        if not identifier.strip():
+            uuid = details.get("system_info", {}) if isinstance(details.get("system_info"), dict) else {}
+            identifier = str(uuid.get("uuid", "")).strip()
+        if not identifier:
+            raise AgentError("host_identifier is missing")
+        try:
+            _, node_key = host_enroll(
+                enroll_secret=secret,
+                host_identifier=identifier,
+                platform_type=payload.get("platform_type"),
+                host_details=details,
+            )
+        except EnrollError as exc:
+            return json_reply({"node_invalid": True, "error": str(exc)}, 401)
+        return json_reply({"node_key": node_key})
+
+
+class ConfigView(NodeView):
+    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
+        assert node is not None
+        return json_reply(config_for_node(node))
+
+
+class LogView(NodeView):
+    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
+        assert node is not None
+        try:
+            log_type, lines = logs.validate_log_payload(payload)
+        except logs.LogRejected as exc:
+            raise AgentError(str(exc)) from exc
+        logs.log_batch_store(node=node, log_type=log_type, lines=lines)
+        return json_reply({})
+
+
+class DistributedReadView(NodeView):
+    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
+        assert node is not None
+        work = distributed.distributed_read(node, time.time())
+        body: dict[str, Any] = {"queries": work.queries}
+        if work.discovery:
+            body["discovery"] = work.discovery
+        if work.accelerate:
+            body["accelerate"] = int(work.accelerate)
+        return json_reply(body)
+
+
+class DistributedWriteView(NodeView):
+    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
+        assert node is not None
+        try:
+            results = distributed.parse_write(payload)
+        except ValueError as exc:
+            raise AgentError(str(exc)) from exc
+        distributed.distributed_write(node, results)
+        return json_reply({})
+
+
+class CarveBeginView(NodeView):
+    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
+        assert node is not None
+        try:
+            session = carves.carve_begin(node=node, payload=payload)
+        except carves.CarveError as exc:
+            raise AgentError(str(exc)) from exc
+        return json_reply({"session_id": session.session_id})
+
+
+class CarveBlockView(NodeView):
+    # Blocks carry no node key before osquery 5.23; the session id (random, issued at begin to an
+    # authenticated host) is what authorises them.
+    requires_node = False
+
+    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
+        try:
+            carves.carve_block_store(payload=payload)
+        except carves.CarveError as exc:
+            raise AgentError(str(exc)) from exc
+        return json_reply({})
+
+
+def unknown_endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
+    return error_reply(f"unknown agent endpoint {request.path!r}", 404)

@@ -1,0 +1,144 @@
+"""fleetweb settings.
+
+Everything comes from the environment (or a `.env` file beside manage.py) through django-environ.
+The defaults are the embedded mode: SQLite, no Redis, Celery tasks run in-process. Production sets
+DATABASE_URL, REDIS_URL and SECRET_KEY; see `.env.example` and docs/operations.md.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG and not env.bool("FLEETWEB_EMBEDDED", default=False):
+        raise ImproperlyConfigured("SECRET_KEY must be set (or DEBUG=true / FLEETWEB_EMBEDDED=true)")
+    # Embedded/dev mode only: a key that survives restarts of the same checkout.
+    SECRET_KEY = "insecure-embedded-" + str(BASE_DIR)
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "hosts",
+    "queries",
+    "collector",
+    "accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "fleetweb.urls"
+WSGI_APPLICATION = "fleetweb.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"}
+    )
+    DATABASES["default"].setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Redis carries the agent hot path (node-key cache, pending live queries, last-seen batching) and
+# Celery. Without REDIS_URL an in-process stand-in is used, which only works with one server process.
+REDIS_URL = env.str("REDIS_URL", default="")
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 120
+CELERY_TASK_TIME_LIMIT = 180
+CELERY_BEAT_SCHEDULE: dict[str, Any] = {
+    "hosts-flush-last-seen": {"task": "hosts.tasks.last_seen_flush_task", "schedule": 10.0},
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# fleetweb's own knobs. Read them through fleetweb.conf.fleet_setting().
+FLEET: dict[str, Any] = {
+    # Agent request bodies: limits on the bytes on the wire and after gunzip.
+    "AGENT_MAX_BODY_BYTES": env.int("FLEET_AGENT_MAX_BODY_BYTES", default=10 * 1024 * 1024),
+    "AGENT_MAX_DECOMPRESSED_BYTES": env.int("FLEET_AGENT_MAX_DECOMPRESSED_BYTES", default=64 * 1024 * 1024),
+    # How a re-enrolling agent is matched to its existing host: "uuid" (hardware UUID, then
+    # serial, then host_identifier) or "host_identifier".
+    "ENROLL_IDENTITY": env.str("FLEET_ENROLL_IDENTITY", default="uuid"),
+    # osquery rejects configs over 1 MiB (releases up to 5.23.1).
+    "CONFIG_MAX_BYTES": env.int("FLEET_CONFIG_MAX_BYTES", default=1024 * 1024),
+    # How long a node-key -> host mapping may stay cached; deletes invalidate it at once.
+    "NODE_CACHE_SECONDS": env.int("FLEET_NODE_CACHE_SECONDS", default=3600),
+    "CARVE_MAX_BYTES": env.int("FLEET_CARVE_MAX_BYTES", default=2 * 1024 * 1024 * 1024),
+    "CARVE_BLOCK_MAX_BYTES": env.int("FLEET_CARVE_BLOCK_MAX_BYTES", default=8 * 1024 * 1024),
+    # Written into generated osquery flags files.
+    "AGENT_CONFIG_REFRESH": env.int("FLEET_AGENT_CONFIG_REFRESH", default=60),
+    "AGENT_DISTRIBUTED_INTERVAL": env.int("FLEET_AGENT_DISTRIBUTED_INTERVAL", default=10),
+    "AGENT_LOGGER_TLS_PERIOD": env.int("FLEET_AGENT_LOGGER_TLS_PERIOD", default=10),
+    "TLS_HOSTNAME": env.str("FLEET_TLS_HOSTNAME", default="localhost:8443"),
+    "TLS_CERT_PATH": env.str("FLEET_TLS_CERT_PATH", default=str(BASE_DIR / "var" / "tls" / "server.crt")),
+}

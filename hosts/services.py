@@ -1,0 +1,161 @@
+"""Writes to hosts: enrollment and deletion."""
+
+import hmac
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from fleetweb.conf import fleet_setting
+from fleetweb.redis import get_redis
+
+from .models import EnrollSecret, Host, Platform
+from .node_cache import NodeHost, node_host_forget, node_host_store
+
+log = logging.getLogger(__name__)
+
+# osquery's platform_type bitmask (osquery/utils/info/platform_type.h).
+_PLATFORM_BITS = ((16, Platform.DARWIN), (8, Platform.LINUX), (2, Platform.WINDOWS))
+_PLATFORM_NAMES = {
+    "darwin": Platform.DARWIN,
+    "windows": Platform.WINDOWS,
+    "linux": Platform.LINUX,
+}
+_LINUX_FAMILY = {"ubuntu", "debian", "rhel", "centos", "fedora", "amzn", "arch", "suse", "opensuse", "gentoo"}
+
+
+class EnrollError(Exception):
+    pass
+
+
+def enroll_secret_match(secret: str) -> EnrollSecret | None:
+    """The active enroll secret equal to `secret`, compared in constant time."""
+    if not secret:
+        return None
+    match = None
+    for candidate in EnrollSecret.objects.filter(is_active=True).only("id", "secret", "name"):
+        # Compare against every candidate so the time taken does not reveal which one matched.
+        if hmac.compare_digest(candidate.secret.encode(), secret.encode()):
+            match = candidate
+    return match
+
+
+def platform_from_details(platform_type: Any, details: dict[str, dict[str, str]]) -> str:
+    os_platform = str(details.get("os_version", {}).get("platform", "")).lower()
+    if os_platform in _PLATFORM_NAMES:
+        return _PLATFORM_NAMES[os_platform]
+    if os_platform in _LINUX_FAMILY or "linux" in str(details.get("os_version", {}).get("platform_like", "")).lower():
+        return Platform.LINUX
+    try:
+        mask = int(platform_type)
+    except (TypeError, ValueError):
+        mask = 0
+    for bit, platform in _PLATFORM_BITS:
+        if mask & bit:
+            return platform
+    build = str(details.get("osquery_info", {}).get("build_platform", "")).lower()
+    return _PLATFORM_NAMES.get(build, Platform.OTHER)
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
+
+
+def _host_fields(host_identifier: str, platform_type: Any, details: dict[str, Any]) -> dict[str, Any]:
+    tables = {
+        name: _str_map(details.get(name)) for name in ("os_version", "osquery_info", "system_info", "platform_info")
+    }
+    osv, info, system = tables["os_version"], tables["osquery_info"], tables["system_info"]
+    try:
+        mask = int(platform_type)
+    except (TypeError, ValueError):
+        mask = 0
+    fields = {
+        "host_identifier": host_identifier[:255],
+        "uuid": (system.get("uuid") or info.get("uuid") or "")[:255],
+        "hostname": (system.get("hostname") or host_identifier)[:255],
+        "computer_name": system.get("computer_name", "")[:255],
+        "hardware_serial": system.get("hardware_serial", "")[:255],
+        "hardware_vendor": system.get("hardware_vendor", "")[:255],
+        "hardware_model": system.get("hardware_model", "")[:255],
+        "os_name": osv.get("name", "")[:255],
+        "os_version": osv.get("version", "")[:255],
+        "os_build": osv.get("build", "")[:255],
+        "platform": platform_from_details(platform_type, tables),
+        "platform_like": osv.get("platform_like", "")[:255],
+        "platform_type": mask if 0 <= mask < 2**31 else 0,
+        "osquery_version": info.get("version", "")[:64],
+    }
+    return fields
+
+
+def _find_existing(fields: dict[str, Any]) -> Host | None:
+    """The host a re-enrolling agent already is, by the configured identity.
+
+    With "uuid" (the default), the hardware UUID decides; the serial and then the host identifier
+    are fallbacks only when the agent reports no UUID. Two machines with the same hostname but
+    different UUIDs therefore stay apart.
+    """
+    qs = Host.objects.select_for_update()
+    if fleet_setting("ENROLL_IDENTITY") == "host_identifier":
+        return qs.filter(host_identifier=fields["host_identifier"]).order_by("id").first()
+    if fields["uuid"]:
+        return qs.filter(uuid=fields["uuid"]).order_by("id").first()
+    if fields["hardware_serial"]:
+        return qs.filter(hardware_serial=fields["hardware_serial"], uuid="").order_by("id").first()
+    return qs.filter(host_identifier=fields["host_identifier"], uuid="").order_by("id").first()
+
+
+@transaction.atomic
+def host_enroll(
+    *, enroll_secret: str, host_identifier: str, platform_type: Any, host_details: dict[str, Any]
+) -> tuple[Host, str]:
+    """Enroll (or re-enroll) an agent and return the host with its fresh node key.
+
+    Raises EnrollError for a wrong or revoked secret; no host is created then.
+    """
+    secret = enroll_secret_match(enroll_secret)
+    if secret is None:
+        raise EnrollError("invalid or revoked enroll secret")
+    fields = _host_fields(host_identifier, platform_type, host_details)
+    now = timezone.now()
+    host = _find_existing(fields)
+    old_hash = None
+    if host is None:
+        host = Host(**fields, enrolled_at=now)
+        created = True
+    else:
+        old_hash = host.node_key_hash
+        for name, value in fields.items():
+            # Keep what we know when a re-enroll reports less.
+            if value or name in ("platform", "host_identifier"):
+                setattr(host, name, value)
+        created = False
+    host.enroll_secret = secret
+    host.last_enrolled_at = now
+    host.last_seen_at = now
+    node_key = host.set_new_node_key()
+    host.save()
+    node = NodeHost.from_host(host)
+    node_hash = host.node_key_hash or ""
+    transaction.on_commit(lambda: _after_enroll(old_hash, node_hash, node))
+    log.info("host %s %s with secret %r", host.pk, "enrolled" if created else "re-enrolled", secret.name)
+    return host, node_key
+
+
+def _after_enroll(old_hash: str | None, node_hash: str, node: NodeHost) -> None:
+    node_host_forget(old_hash)
+    node_host_store(node_hash, node)
+    # The platform may have changed; render this host's config afresh.
+    get_redis().delete(f"cfg:h:{node.id}")
+
+
+@transaction.atomic
+def host_delete(*, host: Host) -> None:
+    """Delete a host. Its node key stops working at once, so the agent re-enrolls cleanly."""
+    old_hash = host.node_key_hash
+    host.delete()
+    transaction.on_commit(lambda: node_host_forget(old_hash))
