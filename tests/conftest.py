@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,9 @@ from fleetweb.redis import get_redis
 from hosts.models import EnrollSecret
 
 REPO = Path(__file__).resolve().parent.parent
-# The shared reference material sits beside the checkout (see README, "Tests").
-SHARED = REPO.parent / "shared"
+# The shared reference material sits beside the checkout (see README, "Tests"); FLEETWEB_SHARED
+# points elsewhere.
+SHARED = Path(os.environ.get("FLEETWEB_SHARED", REPO.parent / "shared"))
 VECTORS_PATH = SHARED / "docs" / "osquery-vectors.json"
 REALWORLD = SHARED / "realworld"
 
