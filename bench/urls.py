@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from fleetweb.urls import urlpatterns as fleetweb_urlpatterns
+from fleetweb.urls import urlpatterns as fleetweb_urlpatterns  # already limited by FLEETWEB_SURFACES
 
 
 @csrf_exempt

@@ -11,6 +11,8 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from fleetweb.surfaces import parse_surfaces
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -50,6 +52,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Which surfaces this node serves (fleetweb/surfaces.py): agent, operator or all. An agent-only
+# node skips the session, auth, CSRF and message middleware, which agent requests never use and
+# which cost CPU on every check-in.
+FLEETWEB_SURFACES = parse_surfaces(env.str("FLEETWEB_SURFACES", default="all"))
+if FLEETWEB_SURFACES == {"agent"}:
+    MIDDLEWARE = ["django.middleware.security.SecurityMiddleware", "django.middleware.common.CommonMiddleware"]
+    # The admin app stays installed (models, migrations) but is not routed on this node.
+    SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
 
 ROOT_URLCONF = "fleetweb.urls"
 WSGI_APPLICATION = "fleetweb.wsgi.application"

@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from collector import node_urls
+from fleetweb.surfaces import select_urlpatterns
 
 urlpatterns = [
     path("api/osquery/", include(node_urls)),
@@ -9,3 +11,6 @@ urlpatterns = [
     path("api/v1/distributed/", include((node_urls.legacy_urlpatterns, "legacy"), namespace="collector_node_legacy")),
     path("admin/", admin.site.urls),
 ]
+
+# FLEETWEB_SURFACES: this node serves the agent routes above, the operator routes, or both.
+urlpatterns = select_urlpatterns(urlpatterns, settings.FLEETWEB_SURFACES)
