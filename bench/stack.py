@@ -39,6 +39,18 @@ def wait_for(check, what: str, timeout: float = 60.0) -> None:  # type: ignore[n
     raise RuntimeError(f"{what} did not come up within {timeout:.0f} s")
 
 
+def http_answers(url: str) -> bool:
+    """True once anything at all answers HTTP at `url` (an error status counts)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, data=b"{}"), timeout=2)  # noqa: S310 - loopback
+    except urllib.error.HTTPError:
+        pass
+    return True
+
+
 @dataclass
 class Service:
     name: str
@@ -194,8 +206,16 @@ class Stack:
     def manage(self, *args: str) -> None:
         subprocess.run([str(BIN / "python"), "manage.py", *args], env=self.app_env(), cwd=REPO, check=True)
 
-    def start_app(self, server: str = "granian", workers: int = 2, port: int = APP_PORT) -> Service:
+    def start_app(
+        self,
+        server: str = "granian",
+        workers: int = 2,
+        port: int = APP_PORT,
+        extra_env: dict[str, str] | None = None,
+        name: str = "",
+    ) -> Service:
         env = self.app_env()
+        env.update(extra_env or {})
         if server == "granian":
             argv = [
                 str(BIN / "granian"),
@@ -243,27 +263,21 @@ class Stack:
             ]
         else:
             raise ValueError(server)
-        svc = self._spawn(f"app-{server}-{port}", argv, env)
-        import urllib.request
-
-        wait_for(
-            lambda: urllib.request.urlopen(  # noqa: S310 - loopback
-                urllib.request.Request(f"http://127.0.0.1:{port}/bench/floor", data=b"{}"), timeout=2
-            ).status
-            == 200,
-            f"{server} app server",
-        )
+        svc = self._spawn(name or f"app-{server}-{port}", argv, env)
+        wait_for(lambda: http_answers(f"http://127.0.0.1:{port}/api/osquery/enroll"), f"{server} app server")
         # Workers are forked after the master answers on some servers; let them all start.
         time.sleep(1.0)
         return svc
 
-    def start_celery(self) -> None:
+    def start_celery(self, workers: int = 1) -> None:
         env = self.app_env()
-        self._spawn(
-            "celery-worker",
-            [str(BIN / "celery"), "-A", "fleetweb", "worker", "-l", "warning", "--concurrency", "1", "-n", "bench@%h"],
-            env,
-        )
+        for i in range(workers):
+            self._spawn(
+                "celery-worker" if i == 0 else f"celery-worker-{i + 1}",
+                [str(BIN / "celery"), "-A", "fleetweb", "worker", "-l", "warning", "--concurrency", "1",
+                 "-n", f"bench{i + 1}@%h"],
+                env,
+            )  # fmt: skip
         self._spawn(
             "celery-beat",
             [str(BIN / "celery"), "-A", "fleetweb", "beat", "-l", "warning", "-s", str(VAR / "celerybeat-schedule")],

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 AGENT = "agent"
 OPERATOR = "operator"
@@ -37,6 +38,7 @@ def is_agent_route(pattern: URLPattern | URLResolver) -> bool:
     return str(pattern.pattern).startswith(AGENT_PREFIXES)
 
 
+@csrf_exempt
 def agent_surface_refused(request: HttpRequest, rest: str = "") -> HttpResponse:
     # osquery reads only the body: a JSON error makes it keep its logs and retry (protocol §1.4),
     # where an HTML 404 would count as a failure to parse and an empty body as success.

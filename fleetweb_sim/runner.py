@@ -91,6 +91,7 @@ async def hammer(
     ca_file: str | None = None,
     insecure: bool = False,
     on_ready: Any = None,
+    warmup: bool = True,
 ) -> dict[str, Any]:
     """Enroll `hosts` agents, call `on_ready()` (where a harness starts measuring), then send
     `requests` requests to one endpoint with `concurrency` in flight, cycling over the hosts.
@@ -111,40 +112,50 @@ async def hammer(
             ]
             for a in agents[: min(hosts, 64)]
         }
+        async def blast(n: int) -> float:
+            counter = iter(range(n))
+
+            async def worker() -> None:
+                for i in counter:
+                    await _one_request(cfg, agents[i % hosts], endpoint, batches, path, query_id)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return time.perf_counter() - started
+
+        if warmup and endpoint != "distributed_write":
+            # One request per host first: fills the node-key and config caches, as in steady state.
+            await blast(hosts)
+        stats.endpoints.clear()
         ready = on_ready() if on_ready else None
-        counter = iter(range(requests))
-
-        async def worker() -> None:
-            for i in counter:
-                agent = agents[i % hosts]
-                if endpoint == "config":
-                    await agent._node_call("config", "/api/osquery/config", {})
-                elif endpoint == "distributed_read":
-                    await agent._node_call("distributed_read", "/api/osquery/distributed/read", {})
-                elif endpoint == "distributed_write":
-                    rows = rows_for("SELECT * FROM os_version", agent.host, 1)
-                    body = {
-                        "queries": {query_id: rows},
-                        "statuses": {query_id: 0},
-                        "messages": {query_id: ""},
-                        "stats": {query_id: {"wall_time_ms": 1, "user_time": 1, "system_time": 0, "memory": 0}},
-                    }
-                    await agent._node_call("distributed_write", "/api/osquery/distributed/write", body)
-                elif endpoint == "log":
-                    data = batches[agent.host.index % len(batches)]
-                    await agent._node_call(
-                        "log", "/api/osquery/log", {"log_type": "result", "data": data}, cfg.compress_logs
-                    )
-                else:
-                    await agent._post("raw", path, {})
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+        elapsed = await blast(requests)
     raw = stats.to_raw()
     raw["elapsed_s"] = elapsed
     raw["ready"] = ready
     return raw
+
+
+async def _one_request(
+    cfg: SimConfig, agent: Agent, endpoint: str, batches: dict[int, list[dict[str, Any]]], path: str, query_id: str
+) -> None:
+    if endpoint == "config":
+        await agent._node_call("config", "/api/osquery/config", {})
+    elif endpoint == "distributed_read":
+        await agent._node_call("distributed_read", "/api/osquery/distributed/read", {})
+    elif endpoint == "distributed_write":
+        rows = rows_for("SELECT * FROM os_version", agent.host, 1)
+        body = {
+            "queries": {query_id: rows},
+            "statuses": {query_id: 0},
+            "messages": {query_id: ""},
+            "stats": {query_id: {"wall_time_ms": 1, "user_time": 1, "system_time": 0, "memory": 0}},
+        }
+        await agent._node_call("distributed_write", "/api/osquery/distributed/write", body)
+    elif endpoint == "log":
+        data = batches[agent.host.index % len(batches)]
+        await agent._node_call("log", "/api/osquery/log", {"log_type": "result", "data": data}, cfg.compress_logs)
+    else:
+        await agent._post("raw", path, {})
 
 
 def dumps(obj: Any) -> bytes:

@@ -8,7 +8,7 @@ import types
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from fleetweb import urls as full_urls
 from fleetweb.surfaces import ALL, parse_surfaces, select_urlpatterns
@@ -54,7 +54,9 @@ def test_agent_node_serves_agents_and_refuses_operator_paths(client, enroll_secr
 
 
 @pytest.mark.django_db
-def test_operator_node_refuses_agent_paths_with_json_errors(client, enroll_secret, vectors):
+def test_operator_node_refuses_agent_paths_with_json_errors(enroll_secret, vectors):
+    # Agents send no CSRF token: the refusal must still be the JSON error, not a CSRF page.
+    client = Client(enforce_csrf_checks=True)
     with override_settings(ROOT_URLCONF=urlconf("operator")):
         assert client.get("/admin/login/").status_code == 200
         for path in AGENT_PATHS:
