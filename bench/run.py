@@ -54,7 +54,7 @@ def measure_servers(stack: Stack, runs: int, workers: int) -> dict[str, Any]:
     return out
 
 
-def sql_counts_in_process() -> dict[str, Any]:
+def sql_counts_in_process() -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Exact statements per agent request in steady state, counted by Django itself."""
     from django.db import connection
     from django.test import Client
@@ -71,25 +71,31 @@ def sql_counts_in_process() -> dict[str, Any]:
     reply = client.post("/api/osquery/enroll", {**enroll, "host_details": details}, content_type="application/json")
     node_key = orjson.loads(reply.content)["node_key"]
 
-    def count(path: str, body: dict[str, Any]) -> int:
+    statements: dict[str, list[str]] = {}
+
+    def count(path: str, body: dict[str, Any], name: str = "") -> int:
         with CaptureQueriesContext(connection) as ctx:
             response = client.post(path, {"node_key": node_key, **body}, content_type="application/json")
         assert "error" not in orjson.loads(response.content), response.content
+        if name:
+            statements[name] = [q["sql"][:90] for q in ctx.captured_queries]
         return len(ctx.captured_queries)
 
     out: dict[str, Any] = {}
     for name, path in (("distributed_read", "/api/osquery/distributed/read"), ("config", "/api/osquery/config")):
         count(path, {})  # the first call fills the caches
-        out[name] = count(path, {})
+        out[name] = count(path, {}, name)
     now = time.time()
     for lines in (1, 10, 100):
         data = [result_line("pack/bench/processes", host, r, now, 1) for r in rows_for("SELECT * FROM processes", host, lines)]
-        out[f"log_{lines}_line" + ("s" if lines > 1 else "")] = count("/api/osquery/log", {"log_type": "result", "data": data})
+        key = f"log_{lines}_line" + ("s" if lines > 1 else "")
+        out[key] = count("/api/osquery/log", {"log_type": "result", "data": data}, key)
     out["distributed_write"] = count(
         "/api/osquery/distributed/write",
         {"queries": {"fleetweb_live_0": [{"a": "1"}]}, "statuses": {"fleetweb_live_0": 0}, "messages": {}},
+        "distributed_write",
     )
-    return out
+    return out, statements
 
 
 def launch_live_query(sql: str = "SELECT name, version FROM os_version;") -> int:
@@ -202,7 +208,7 @@ def main() -> int:
             data["ratio_to_floor"] = round(data["app_cpu_ms_per_request"] / floor["app_cpu_ms_per_request"], 2)
 
         log("counting SQL per request")
-        sql_exact = sql_counts_in_process()
+        sql_exact, sql_statements = sql_counts_in_process()
 
         log("intake and forwarding")
         collector = collector_rates(stack, url, app, runs)
@@ -215,7 +221,7 @@ def main() -> int:
             log(f"  -> {workload[-1]['hosts_per_core']} hosts/core, p99 {workload[-1]['p99_ms']} ms, errors {workload[-1]['errors']}")
 
         results = build_results(
-            servers=servers, floor=floor, endpoints=endpoints, sql_exact=sql_exact, collector=collector,
+            servers=servers, floor=floor, endpoints=endpoints, sql_exact=sql_exact, sql_statements=sql_statements, collector=collector,
             fanout=fanout, workload=workload, window=window, runs=runs, workers=workers, started=started,
         )  # fmt: skip
     finally:
@@ -269,6 +275,7 @@ def build_results(**p: Any) -> dict[str, Any]:
         "cpu_ms_per_request": {k: v["app_cpu_ms_per_request"] for k, v in endpoints.items()},
         "ratio_to_floor": {k: v["ratio_to_floor"] for k, v in endpoints.items()},
         "sql_per_request": p["sql_exact"],
+        "sql_statements": p["sql_statements"],
         "sql_per_request_server_counters": {k: v["sql_per_request"] for k, v in endpoints.items()},
         "mariadb_cpu_ms_per_request": {k: v["mariadb_cpu_ms_per_request"] for k, v in endpoints.items()},
         "redis_cpu_ms_per_request": {k: v["redis_cpu_ms_per_request"] for k, v in endpoints.items()},
