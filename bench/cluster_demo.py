@@ -6,6 +6,7 @@ both nodes and checks that every log line the agents were told was stored is in 
 Writes bench/CLUSTER.md (the last run) and exits non-zero if a line was lost or a surface leaked.
 """
 
+import contextlib
 import os
 import signal
 import ssl
@@ -74,7 +75,7 @@ def start_nginx(stack: Stack, cert: Path, key: Path) -> None:
     stack._spawn("nginx", ["nginx", "-p", str(CLUSTER), "-c", str(CLUSTER / "nginx.conf"), "-g", "daemon off;"])
     import socket
 
-    wait_for(lambda: socket.create_connection(("127.0.0.1", AGENT_LISTEN), timeout=1).close() is None, "nginx")
+    wait_for(lambda: bool(socket.create_connection(("127.0.0.1", AGENT_LISTEN), timeout=1)), "nginx")
 
 
 def fetch(url: str, cert: Path, data: bytes | None = None) -> tuple[int, bytes, str]:
@@ -99,10 +100,18 @@ def check_surfaces(cert: Path) -> list[tuple[str, bool, str]]:
     expect("operator UI through the operator server", f"{ops}/admin/login/", 200, False)
     expect("operator UI through the agent server is refused", f"{agents}/admin/login/", 404, True)
     expect("agent API through the operator server is refused", f"{ops}/api/osquery/enroll", 404, True, b"{}")
-    expect("agent API through the agent server", f"{agents}/api/osquery/enroll", 401, True, b'{"enroll_secret":"wrong","host_identifier":"probe"}')
+    expect(
+        "agent API through the agent server",
+        f"{agents}/api/osquery/enroll",
+        401,
+        True,
+        b'{"enroll_secret":"wrong","host_identifier":"probe"}',
+    )
     node = f"http://127.0.0.1:{NODE_PORTS['ops']}"
     expect("operator node refuses agents even when reached directly", f"{node}/api/osquery/config", 404, True, b"{}")
-    expect("agent node refuses the UI when reached directly", f"http://127.0.0.1:{NODE_PORTS['app1']}/admin/", 404, False)
+    expect(
+        "agent node refuses the UI when reached directly", f"http://127.0.0.1:{NODE_PORTS['app1']}/admin/", 404, False
+    )
     return checks
 
 
@@ -110,10 +119,8 @@ def kill_node(stack: Stack, name: str) -> None:
     """A hard crash: SIGKILL the server and its workers at once."""
     svc = stack.services.pop(name)
     for pid in svc.pids():
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     svc.proc.wait(10)
 
 
@@ -183,7 +190,7 @@ def main() -> int:
             [str(BIN / "fleetweb-sim"), "run", "--url", f"https://127.0.0.1:{AGENT_LISTEN}", "--ca", str(cert),
              "--secret", ENROLL_SECRET, "--hosts", str(HOSTS), "--duration", str(DURATION), "--ramp", "10",
              "--drain", "40", "--logger-tls-period", "5", "--rows", "5", "--run-id", "cluster", "--json-out", str(out)],
-            stdout=open(CLUSTER / "sim.out", "wb"), stderr=subprocess.STDOUT,
+            stdout=open(CLUSTER / "sim.out", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
         )  # fmt: skip
         time.sleep(KILL_AT / 2)
         log(f"live query on all hosts: campaign {launch_live_query()}")

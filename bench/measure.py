@@ -33,7 +33,9 @@ class Snapshot:
 
 
 def snapshot(stack: Stack, app: Service) -> Snapshot:
-    celery_pids = [p for name in ("celery-worker", "celery-beat") if name in stack.services for p in stack.services[name].pids()]
+    celery_pids = [
+        p for name in ("celery-worker", "celery-beat") if name in stack.services for p in stack.services[name].pids()
+    ]
     return Snapshot(
         at=time.perf_counter(),
         app=cpu_seconds(app.pids()),
@@ -52,7 +54,10 @@ def delta(before: Snapshot, after: Snapshot) -> dict[str, Any]:
         "mariadb_cpu_s": after.mariadb - before.mariadb,
         "redis_cpu_s": after.redis - before.redis,
         "celery_cpu_s": after.celery - before.celery,
-        "sql": statements["Com_select"] + statements["Com_insert"] + statements["Com_update"] + statements["Com_delete"],
+        "sql": statements["Com_select"]
+        + statements["Com_insert"]
+        + statements["Com_update"]
+        + statements["Com_delete"],
         "commits": statements["Com_commit"],
     }
 
@@ -62,8 +67,19 @@ def sim_config(base_url: str, rows: int = 3) -> SimConfig:
 
 
 def hammer_measured(
-    stack: Stack, app: Service, base_url: str, endpoint: str, *, requests: int, hosts: int = 200,
-    concurrency: int = 8, lines: int = 10, path: str = "", query_id: str = "", run_id: str = "bench", warmup: bool = True,
+    stack: Stack,
+    app: Service,
+    base_url: str,
+    endpoint: str,
+    *,
+    requests: int,
+    hosts: int = 200,
+    concurrency: int = 8,
+    lines: int = 10,
+    path: str = "",
+    query_id: str = "",
+    run_id: str = "bench",
+    warmup: bool = True,
 ) -> dict[str, Any]:
     """Price one endpoint: CPU ms of each process group and SQL statements per request."""
     marks: dict[str, Snapshot] = {}
@@ -119,8 +135,16 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_workload(
-    stack: Stack, app: Service, base_url: str, hosts: int, *, window: float, ramp: float, live_query: Any,
-    rows: int = 3, processes: int = 2,
+    stack: Stack,
+    app: Service,
+    base_url: str,
+    hosts: int,
+    *,
+    window: float,
+    ramp: float,
+    live_query: Any,
+    rows: int = 3,
+    processes: int = 2,
 ) -> dict[str, Any]:
     """The full agent workload for `hosts` hosts: CPU measured over `window` seconds of steady
     state after the agents have started; one live query on all hosts a third of the way in."""
@@ -152,7 +176,10 @@ def run_workload(
         "redis_cpu_ms_per_host_per_min": round(60_000 * per_s["redis_cpu_s"] / hosts, 3),
         "celery_cpu_ms_per_host_per_min": round(60_000 * per_s["celery_cpu_s"] / hosts, 3),
         "sql_per_host_per_min": round(60 * d["sql"] / d["wall_s"] / hosts, 3),
-        "latency": {k: {m: v[m] for m in ("requests", "errors", "p50_ms", "p95_ms", "p99_ms")} for k, v in sim["endpoints"].items()},
+        "latency": {
+            k: {m: v[m] for m in ("requests", "errors", "p50_ms", "p95_ms", "p99_ms")}
+            for k, v in sim["endpoints"].items()
+        },
         "p50_ms": sim["all"]["p50_ms"],
         "p95_ms": sim["all"]["p95_ms"],
         "p99_ms": sim["all"]["p99_ms"],

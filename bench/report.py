@@ -35,7 +35,9 @@ def render(r: dict[str, Any]) -> str:
     w("Each endpoint sent flat out by the simulator (`fleetweb-sim hammer`) after one warm-up request per host. "
       "SQL is counted two ways: exactly, by Django in-process in steady state (`sql_per_request`), and from "
       "MariaDB's own statement counters during the runs (includes the Celery worker and beat).\n")  # fmt: skip
-    w("| endpoint | app CPU ms/req | × floor | SQL/req (exact) | SQL/req (MariaDB counters) | MariaDB CPU ms/req | Redis CPU ms/req | req/s | p50 ms | p99 ms | errors |")
+    w(
+        "| endpoint | app CPU ms/req | × floor | SQL/req (exact) | SQL/req (MariaDB counters) | MariaDB CPU ms/req | Redis CPU ms/req | req/s | p50 ms | p99 ms | errors |"
+    )
     w("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, e in r["endpoints"].items():
         exact = r["sql_per_request"].get(name)
@@ -47,7 +49,9 @@ def render(r: dict[str, Any]) -> str:
       f"{_f(f['mariadb_cpu_ms_per_request'])} | {_f(f['redis_cpu_ms_per_request'])} | {_f(f['requests_per_s'], 0)} | "
       f"{_f(f['p50_ms'], 1)} | {_f(f['p99_ms'], 1)} | {f['errors']} |\n")  # fmt: skip
     w("## Workload at each host count\n")
-    w("| hosts | app cores used | hosts/core | MariaDB CPU ms/host/min | Redis CPU ms/host/min | Celery CPU ms/host/min | SQL/host/min | requests | errors | p50 ms | p95 ms | p99 ms |")
+    w(
+        "| hosts | app cores used | hosts/core | MariaDB CPU ms/host/min | Redis CPU ms/host/min | Celery CPU ms/host/min | SQL/host/min | requests | errors | p50 ms | p95 ms | p99 ms |"
+    )
     w("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for wl in r["workload"]:
         w(f"| {wl['hosts']} | {_f(wl['app_cores_used'])} | {_f(wl['hosts_per_core'])} | "

@@ -87,7 +87,10 @@ def sql_counts_in_process() -> tuple[dict[str, Any], dict[str, list[str]]]:
         out[name] = count(path, {}, name)
     now = time.time()
     for lines in (1, 10, 100):
-        data = [result_line("pack/bench/processes", host, r, now, 1) for r in rows_for("SELECT * FROM processes", host, lines)]
+        data = [
+            result_line("pack/bench/processes", host, r, now, 1)
+            for r in rows_for("SELECT * FROM processes", host, lines)
+        ]
         key = f"log_{lines}_line" + ("s" if lines > 1 else "")
         out[key] = count("/api/osquery/log", {"log_type": "result", "data": data}, key)
     out["distributed_write"] = count(
@@ -114,15 +117,22 @@ def json_libraries() -> dict[str, Any]:
     from fleetweb_sim.templates import host_identity, result_line, rows_for
 
     host = host_identity(1, "darwin", "json")
-    log_body = {"node_key": "k" * 43, "log_type": "result",
-                "data": [result_line("pack/m/processes", host, r, 0, 1) for r in rows_for("SELECT * FROM processes", host, 100)]}  # fmt: skip
+    rows = rows_for("SELECT * FROM processes", host, 100)
+    log_body = {
+        "node_key": "k" * 43,
+        "log_type": "result",
+        "data": [result_line("pack/m/processes", host, r, 0, 1) for r in rows],
+    }
     raw = orjson.dumps(log_body)
+
+    def per_call_us(fn: Any, arg: Any, n: int = 200) -> float:
+        return round(1e6 * min(timeit.repeat(lambda: fn(arg), number=n, repeat=5)) / n, 1)
+
     out: dict[str, Any] = {}
     for name, dumps, loads in (("orjson", orjson.dumps, orjson.loads), ("json", json.dumps, json.loads)):
-        n = 200
         out[name] = {
-            "loads_100_line_log_us": round(1e6 * min(timeit.repeat(lambda: loads(raw), number=n, repeat=5)) / n, 1),  # noqa: B023
-            "dumps_100_line_log_us": round(1e6 * min(timeit.repeat(lambda: dumps(log_body), number=n, repeat=5)) / n, 1),  # noqa: B023
+            "loads_100_line_log_us": per_call_us(loads, raw),
+            "dumps_100_line_log_us": per_call_us(dumps, log_body),
         }
     return out
 
@@ -136,12 +146,17 @@ def collector_rates(stack: Stack, url: str, app: Any, runs: int) -> dict[str, An
         target = VAR / "collector_bench.json"
         env = stack.app_env()
         env["BENCH_BASE_URL"] = url
-        result = subprocess.run([sys.executable, str(script), "--json-out", str(target)], env=env, cwd=REPO, check=False)
+        result = subprocess.run(
+            [sys.executable, str(script), "--json-out", str(target)], env=env, cwd=REPO, check=False
+        )
         if result.returncode == 0 and target.exists():
             out = orjson.loads(target.read_bytes())
             out["source"] = "bench/collector_bench.py"
     if "intake_lines_per_s" not in out:
-        samples = [hammer_measured(stack, app, url, "log", requests=300, hosts=50, lines=100, concurrency=16) for _ in range(runs)]
+        samples = [
+            hammer_measured(stack, app, url, "log", requests=300, hosts=50, lines=100, concurrency=16)
+            for _ in range(runs)
+        ]
         m = median_of(samples)
         out["intake_lines_per_s"] = round(m["requests_per_s"] * 100)
         out["intake_source"] = "log posts of 100 lines, 16 in flight, through the app server"
@@ -185,23 +200,28 @@ def main() -> int:
         app = stack.start_app("granian", workers=workers)
         stack.start_celery()
         url = f"http://127.0.0.1:{APP_PORT}"
-        floor = median_of([hammer_measured(stack, app, url, "raw", requests=3000, hosts=8, path=FLOOR_PATH) for _ in range(runs)])
+        floor = median_of(
+            [hammer_measured(stack, app, url, "raw", requests=3000, hosts=8, path=FLOOR_PATH) for _ in range(runs)]
+        )
 
         log("pricing each endpoint")
         endpoints: dict[str, Any] = {}
-        for name, endpoint, kwargs in (
+        pricing: tuple[tuple[str, str, dict[str, Any]], ...] = (
             ("distributed_read", "distributed_read", {"requests": 3000}),
             ("config", "config", {"requests": 2000}),
             ("log_1_line", "log", {"requests": 1500, "lines": 1}),
             ("log_10_lines", "log", {"requests": 1500, "lines": 10}),
             ("log_100_lines", "log", {"requests": 600, "lines": 100}),
-        ):
+        )
+        for name, endpoint, kwargs in pricing:
             endpoints[name] = median_of([hammer_measured(stack, app, url, endpoint, **kwargs) for _ in range(runs)])
         writes = []
         for _ in range(runs):
             query_id = f"fleetweb_live_{launch_live_query()}"
             writes.append(
-                hammer_measured(stack, app, url, "distributed_write", requests=200, hosts=200, query_id=query_id, warmup=False)
+                hammer_measured(
+                    stack, app, url, "distributed_write", requests=200, hosts=200, query_id=query_id, warmup=False
+                )
             )
         endpoints["distributed_write"] = median_of(writes)
         for data in endpoints.values():
@@ -217,16 +237,22 @@ def main() -> int:
         workload = []
         for hosts in host_counts:
             log(f"workload: {hosts} hosts, {window:.0f} s measured")
-            workload.append(run_workload(stack, app, url, hosts, window=window, ramp=10.0, live_query=launch_live_query))
-            log(f"  -> {workload[-1]['hosts_per_core']} hosts/core, p99 {workload[-1]['p99_ms']} ms, errors {workload[-1]['errors']}")
+            workload.append(
+                run_workload(stack, app, url, hosts, window=window, ramp=10.0, live_query=launch_live_query)
+            )
+            last = workload[-1]
+            log(f"  -> {last['hosts_per_core']} hosts/core, p99 {last['p99_ms']} ms, errors {last['errors']}")
 
         results = build_results(
-            servers=servers, floor=floor, endpoints=endpoints, sql_exact=sql_exact, sql_statements=sql_statements, collector=collector,
-            fanout=fanout, workload=workload, window=window, runs=runs, workers=workers, started=started,
+            servers=servers, floor=floor, endpoints=endpoints, sql_exact=sql_exact, sql_statements=sql_statements,
+            collector=collector, fanout=fanout, workload=workload, window=window, runs=runs, workers=workers,
+            started=started,
         )  # fmt: skip
     finally:
         stack.stop_all()
-    (HERE / "results.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+    (HERE / "results.json").write_bytes(
+        orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    )
     from .report import render
 
     (HERE / "RESULTS.md").write_text(render(results))
@@ -265,7 +291,8 @@ def build_results(**p: Any) -> dict[str, Any]:
             "runs_per_measurement": p["runs"],
             "workload_window_s": p["window"],
             "workload": "distributed_interval 10 s, config_refresh 60 s, logger_tls_period 10 s, macOS must-have "
-            f"pack ({len(MUST_HAVE_MACOS)} queries, 3 rows each), 6 dynamic labels, 6 policies, one live query on all hosts",
+            f"pack ({len(MUST_HAVE_MACOS)} queries, 3 rows each), 6 dynamic labels, 6 policies, "
+            "one live query on all hosts",
             "result_lines_per_host_per_hour": lines_per_host_hour,
         },
         "hosts_per_core": round(statistics.median(hpc)) if hpc else None,

@@ -5,6 +5,7 @@ statement counters belong to the benchmark alone, and the shared services on thi
 never touched.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -44,10 +45,8 @@ def http_answers(url: str) -> bool:
     import urllib.error
     import urllib.request
 
-    try:
+    with contextlib.suppress(urllib.error.HTTPError):
         urllib.request.urlopen(urllib.request.Request(url, data=b"{}"), timeout=2)  # noqa: S310 - loopback
-    except urllib.error.HTTPError:
-        pass
     return True
 
 
@@ -72,10 +71,8 @@ class Service:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 for pid in self.pids():
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
                 self.proc.wait(5)
 
 
@@ -180,8 +177,10 @@ class Stack:
             ],
         )
         wait_for(
-            lambda: subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "ping"], capture_output=True).stdout.strip()
-            == b"PONG",
+            lambda: (
+                subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "ping"], capture_output=True).stdout.strip()
+                == b"PONG"
+            ),
             "Redis",
         )
 

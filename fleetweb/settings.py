@@ -57,7 +57,7 @@ MIDDLEWARE = [
 # node skips the session, auth, CSRF and message middleware, which agent requests never use and
 # which cost CPU on every check-in.
 FLEETWEB_SURFACES = parse_surfaces(env.str("FLEETWEB_SURFACES", default="all"))
-if FLEETWEB_SURFACES == {"agent"}:
+if "operator" not in FLEETWEB_SURFACES:
     MIDDLEWARE = ["django.middleware.security.SecurityMiddleware", "django.middleware.common.CommonMiddleware"]
     # The admin app stays installed (models, migrations) but is not routed on this node.
     SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]

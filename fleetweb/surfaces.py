@@ -28,8 +28,7 @@ def parse_surfaces(value: str) -> frozenset[str]:
     unknown = words - ALL
     if unknown:
         raise ImproperlyConfigured(
-            f"FLEETWEB_SURFACES={value!r}: unknown surface(s) {', '.join(sorted(unknown))}; "
-            "use agent, operator or all"
+            f"FLEETWEB_SURFACES={value!r}: unknown surface(s) {', '.join(sorted(unknown))}; use agent, operator or all"
         )
     return frozenset(words)
 

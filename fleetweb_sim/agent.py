@@ -159,7 +159,10 @@ class Agent:
                 continue
             for name, q in (pack.get("queries") or {}).items():
                 if isinstance(q, dict) and self._applies(str(q.get("platform", ""))):
-                    wanted[f"pack{delim}{pack_name}{delim}{name}"] = (str(q.get("query", "")), float(q.get("interval", 3600)))
+                    wanted[f"pack{delim}{pack_name}{delim}{name}"] = (
+                        str(q.get("query", "")),
+                        float(q.get("interval", 3600)),
+                    )
         old = self.schedule
         self.schedule = {}
         for name, (sql, interval) in wanted.items():
@@ -177,9 +180,7 @@ class Agent:
             return
         await self.enroll()
         await self.fetch_config()
-        await asyncio.gather(
-            self._config_loop(stop_at), self._distributed_loop(stop_at), self._logger_loop(stop_at)
-        )
+        await asyncio.gather(self._config_loop(stop_at), self._distributed_loop(stop_at), self._logger_loop(stop_at))
 
     async def _sleep_until(self, when: float, stop_at: float) -> bool:
         """Sleep until `when`; False if the run ends first."""
@@ -235,7 +236,7 @@ class Agent:
                 self.stats.count("distributed_queries_answered")
         if not self.pending_results:
             return
-        body = {"queries": {}, "statuses": {}, "messages": {}, "stats": {}}
+        body: dict[str, dict[str, Any]] = {"queries": {}, "statuses": {}, "messages": {}, "stats": {}}
         for query_id, (rows, status, message) in self.pending_results.items():
             body["queries"][query_id] = rows
             body["statuses"][query_id] = status

@@ -28,7 +28,12 @@ def _connector(limit: int, ca_file: str | None, insecure: bool) -> aiohttp.TCPCo
 
 
 def make_agents(
-    cfg: SimConfig, session: aiohttp.ClientSession, stats: RunStats, indices: Sequence[int], run_id: str, mix: Sequence[str]
+    cfg: SimConfig,
+    session: aiohttp.ClientSession,
+    stats: RunStats,
+    indices: Sequence[int],
+    run_id: str,
+    mix: Sequence[str],
 ) -> list[Agent]:
     return [Agent(host_identity(i, platform_for(i, mix), run_id), cfg, session, stats) for i in indices]
 
@@ -112,6 +117,7 @@ async def hammer(
             ]
             for a in agents[: min(hosts, 64)]
         }
+
         async def blast(n: int) -> float:
             counter = iter(range(n))
 

@@ -186,7 +186,12 @@ def _row(table: str, host: HostIdentity, i: int) -> dict[str, str]:
             "path": "",
         }
     if table == "shell_history":
-        return {"uid": "501", "time": str(1717430000 + i), "command": f"git status # {i}", "history_file": ".zsh_history"}
+        return {
+            "uid": "501",
+            "time": str(1717430000 + i),
+            "command": f"git status # {i}",
+            "history_file": ".zsh_history",
+        }
     if table == "apps":
         return {
             "name": f"App{i}.app",
