@@ -23,6 +23,16 @@ _PLATFORM_NAMES = {
     "linux": Platform.LINUX,
 }
 _LINUX_FAMILY = {"ubuntu", "debian", "rhel", "centos", "fedora", "amzn", "arch", "suse", "opensuse", "gentoo"}
+# Hardware UUIDs that firmware vendors ship on many boards at once. Matching re-enrolls on them
+# would merge unrelated machines, so they count as "no UUID".
+_SHARED_UUIDS = {
+    "00000000-0000-0000-0000-000000000000",
+    "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    "03000200-0400-0500-0006-000700080009",
+    "00020003-0004-0005-0006-000700080009",
+}
+# Placeholder serials from unconfigured firmware; the same reasoning applies.
+_SHARED_SERIALS = {"", "0", "none", "default string", "to be filled by o.e.m.", "system serial number", "not specified"}
 
 
 class EnrollError(Exception):
@@ -73,9 +83,12 @@ def _host_fields(host_identifier: str, platform_type: Any, details: dict[str, An
         mask = int(platform_type)
     except (TypeError, ValueError):
         mask = 0
+    uuid = (system.get("uuid") or info.get("uuid") or "").strip()
+    if uuid.lower() in _SHARED_UUIDS:
+        uuid = ""
     fields = {
         "host_identifier": host_identifier[:255],
-        "uuid": (system.get("uuid") or info.get("uuid") or "")[:255],
+        "uuid": uuid[:255],
         "hostname": (system.get("hostname") or host_identifier)[:255],
         "computer_name": system.get("computer_name", "")[:255],
         "hardware_serial": system.get("hardware_serial", "")[:255],
@@ -104,7 +117,7 @@ def _find_existing(fields: dict[str, Any]) -> Host | None:
         return qs.filter(host_identifier=fields["host_identifier"]).order_by("id").first()
     if fields["uuid"]:
         return qs.filter(uuid=fields["uuid"]).order_by("id").first()
-    if fields["hardware_serial"]:
+    if fields["hardware_serial"].strip().lower() not in _SHARED_SERIALS:
         return qs.filter(hardware_serial=fields["hardware_serial"], uuid="").order_by("id").first()
     return qs.filter(host_identifier=fields["host_identifier"], uuid="").order_by("id").first()
 
@@ -155,7 +168,14 @@ def _after_enroll(old_hash: str | None, node_hash: str, node: NodeHost) -> None:
 
 @transaction.atomic
 def host_delete(*, host: Host) -> None:
-    """Delete a host. Its node key stops working at once, so the agent re-enrolls cleanly."""
+    """Delete a host. Its node key stops working at once: the agent's next request gets
+    `node_invalid`, and its re-enroll creates the host afresh."""
     old_hash = host.node_key_hash
+    host_id = host.pk
     host.delete()
-    transaction.on_commit(lambda: node_host_forget(old_hash))
+
+    def revoke() -> None:
+        node_host_forget(old_hash)
+        get_redis().delete(f"cfg:h:{host_id}")
+
+    transaction.on_commit(revoke)
