@@ -114,15 +114,17 @@ def test_config_change_is_served(enrolled_mac, mac_pack, django_capture_on_commi
     assert config["packs"]["macos"]["queries"]["processes"]["interval"] == 600
 
 
-def test_cached_config_costs_no_sql(enrolled_mac, mac_pack, with_worker, django_assert_num_queries):
+def test_cached_config_costs_no_sql(enrolled_mac, mac_pack, with_worker, django_assert_num_queries, redis_round_trips):
     with django_assert_num_queries(6):
         # Miss: node-key lookup, agent options, pack targeting, scheduled queries, their
         # queries, recording the served hash.
         first = _config_bytes(enrolled_mac)
 
+    redis_round_trips.count = 0
     with django_assert_num_queries(0):
         second = _config_bytes(enrolled_mac)
     assert second == first
+    assert redis_round_trips.count == 1  # node key, last seen and the cached config together
 
 
 def test_render_miss_is_bounded_by_packs_not_hosts(enrolled_mac, mac_pack, with_worker, django_assert_num_queries):
