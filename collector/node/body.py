@@ -30,10 +30,16 @@ def read_body(request: HttpRequest) -> bytes:
     declared = request.META.get("CONTENT_LENGTH") or ""
     if declared.isdigit() and int(declared) > limit:
         raise AgentError(f"request body is {declared} bytes; the limit is {limit}", 413)
+    # Django reads nothing without a Content-Length. A chunked body (not what osquery sends, but
+    # what some proxies forward) is read straight from the server's stream, which the WSGI server
+    # de-chunks and ends; the running total below is then the only cap, so it is kept tight.
+    stream: Any = request
+    if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        stream = request.META["wsgi.input"]
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = request.read(_READ_CHUNK)
+        chunk = stream.read(_READ_CHUNK)
         if not chunk:
             break
         size += len(chunk)

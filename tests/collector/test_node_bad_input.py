@@ -194,3 +194,16 @@ def test_trailing_slash_is_the_same_endpoint(enrolled_mac):
     status, reply = enrolled_mac.post("config/", {"node_key": enrolled_mac.node_key})
 
     assert status == 200 and "options" in reply
+
+
+def test_chunked_100_mb_body_is_cut_off_at_the_limit(enrolled_mac, settings):
+    stream = EndlessBody(100 * 1024 * 1024)
+    limit = settings.FLEET["AGENT_MAX_BODY_BYTES"]
+
+    response = _post(
+        enrolled_mac.client, "/api/osquery/log", b"", **{"wsgi.input": stream, "HTTP_TRANSFER_ENCODING": "chunked"}
+    )
+
+    reply = _assert_json_error(response, 413)
+    assert reply["error"] == f"request body exceeds the limit of {limit} bytes"
+    assert stream.served <= limit + 64 * 1024
