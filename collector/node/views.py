@@ -20,7 +20,7 @@ from collector import distributed
 from collector.services import carves, logs
 from hosts.checkin import Prefetch, node_checkin
 from hosts.node_cache import NodeHost
-from hosts.services import EnrollError, host_enroll
+from hosts.services import EnrollBusy, EnrollError, host_enroll
 from queries.agent_config import CONFIG_PREFETCH, ConfigUnservable, config_for_node
 
 from .body import AgentError, node_key_from, parse_agent_json
@@ -103,6 +103,8 @@ class EnrollView(NodeView):
             )
         except EnrollError as exc:
             return json_reply({"node_invalid": True, "error": str(exc)}, 401)
+        except EnrollBusy as exc:
+            return error_reply(str(exc), 409)
         return json_reply({"node_key": node_key})
 
 

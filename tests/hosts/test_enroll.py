@@ -190,3 +190,28 @@ def test_deleted_host_reenrolls_cleanly(agent, enroll_secret, vectors, django_ca
     new_host = Host.objects.get()
     assert new_host.id != host.id
     assert "error" not in agent.call("config")
+
+
+def test_concurrent_enroll_of_the_same_machine_is_refused(agent, enroll_secret, vectors, monkeypatch):
+    # The agent timed out (16 s) and retried while its first enroll is still being written.
+    from hosts import services
+
+    inner = services._enroll_locked
+    replies = []
+
+    def slow_first_enroll(secret, fields):
+        if not replies:
+            replies.append(agent.post("enroll", vectors["enroll"]["request_macos"]))
+        return inner(secret, fields)
+
+    monkeypatch.setattr(services, "_enroll_locked", slow_first_enroll)
+
+    first = agent.enroll(vectors["enroll"]["request_macos"])
+
+    status, retry = replies[0]
+    assert status == 409 and "node_key" not in retry
+    assert retry["error"] == "another enrollment of this machine is in progress; retry"
+    assert "node_key" in first
+    assert Host.objects.count() == 1
+    # The lock is gone once the first enroll finished.
+    assert "node_key" in agent.enroll(vectors["enroll"]["request_macos"])
