@@ -68,6 +68,30 @@ def _check_header(doc: Document) -> None:
         raise doc.error("'spec' is missing")
 
 
+def _check_duplicates(documents: list[Document]) -> list[str]:
+    """Two different definitions of one object in a file would make the result depend on order
+    (and a re-apply would flip it back); identical repeats are only noted."""
+    seen: dict[tuple[str, str], Document] = {}
+    warnings = []
+    for doc in documents:
+        spec = doc.data.get("spec")
+        if doc.kind not in ("query", "label", "policy", "pack") or not isinstance(spec, dict):
+            continue
+        key = (doc.kind, str(spec.get("name")))
+        first = seen.setdefault(key, doc)
+        if first is doc:
+            continue
+        if first.data["spec"] != spec:
+            raise doc.error(
+                f"{doc.kind} {key[1]!r} is also defined, differently, in document {first.index} "
+                f"(line {first.line()})",
+                "spec",
+                "name",
+            )
+        warnings.append(f"{doc.filename}:{doc.line()}: {doc.kind} {key[1]!r} repeats document {first.index}")
+    return warnings
+
+
 def apply_spec_text(text: str, filename: str, *, dry_run: bool = False) -> ApplyReport:
     """Apply every document in `text`, or nothing: any error raises SpecError and rolls back.
 
@@ -77,6 +101,7 @@ def apply_spec_text(text: str, filename: str, *, dry_run: bool = False) -> Apply
     documents = load_documents(text, filename)
     for doc in documents:
         _check_header(doc)
+    duplicate_warnings = _check_duplicates(documents)
     ordered = sorted(documents, key=lambda d: (HANDLERS[d.kind][0], d.index))
     report = ApplyReport(filename=filename, dry_run=dry_run)
     try:
@@ -92,7 +117,7 @@ def apply_spec_text(text: str, filename: str, *, dry_run: bool = False) -> Apply
             except ValidationError as exc:
                 raise SpecError(filename, 1, exc.messages[0]) from None
             report.outcomes = sorted(result.outcomes, key=lambda o: (o.document, o.kind, o.name))
-            report.warnings = result.warnings
+            report.warnings = duplicate_warnings + result.warnings
             if dry_run:
                 raise _DryRunRollback
     except _DryRunRollback:

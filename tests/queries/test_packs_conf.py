@@ -9,7 +9,7 @@ def test_comments_and_continuations_are_read_like_osquery():
         "  # hash comment\n"
         "{\n"
         '  "queries": {\n'
-        '    // a commented query\n'
+        "    // a commented query\n"
         '    "q1": {\n'
         '      "query": "select * from launchd where \\\n'
         "        name = 'x';\",\n"
@@ -28,7 +28,7 @@ def test_comments_and_continuations_are_read_like_osquery():
 
 
 def test_strip_keeps_line_numbers():
-    text = 'a \\\n b\n// c\nd'
+    text = "a \\\n b\n// c\nd"
     assert strip_osquery_comments(text).split("\n") == ["a  b", "", "", "d"]
 
 
@@ -63,9 +63,12 @@ def test_field_types_like_pack_initialize():
     ],
 )
 def test_what_osquery_skips_is_skipped_with_a_warning(name, interval, why):
-    text = '{\n"queries": {\n"keep": {"query": "select 1", "interval": 60},\n"%s": {"query": "select 2", "interval": %s}\n}\n}' % (
-        name,
-        f'"{interval}"' if isinstance(interval, str) else interval,
+    text = (
+        '{\n"queries": {\n"keep": {"query": "select 1", "interval": 60},\n"%s": {"query": "select 2", "interval": %s}\n}\n}'
+        % (
+            name,
+            f'"{interval}"' if isinstance(interval, str) else interval,
+        )
     )
     parsed = parse_pack_text(text, "p.conf")
     assert [q.name for q in parsed.packs[0].queries] == ["keep"]
