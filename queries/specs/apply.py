@@ -83,8 +83,7 @@ def _check_duplicates(documents: list[Document]) -> list[str]:
             continue
         if first.data["spec"] != spec:
             raise doc.error(
-                f"{doc.kind} {key[1]!r} is also defined, differently, in document {first.index} "
-                f"(line {first.line()})",
+                f"{doc.kind} {key[1]!r} is also defined, differently, in document {first.index} (line {first.line()})",
                 "spec",
                 "name",
             )

@@ -63,6 +63,8 @@ def load_documents(text: str, filename: str) -> list[Document]:
         while loader.check_node():
             index += 1
             node = loader.get_node()
+            if node is None:
+                continue
             data = loader.construct_document(node)
             if data is not None:
                 documents.append(Document(filename, index, node, data))

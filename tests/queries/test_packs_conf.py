@@ -63,12 +63,10 @@ def test_field_types_like_pack_initialize():
     ],
 )
 def test_what_osquery_skips_is_skipped_with_a_warning(name, interval, why):
+    value = f'"{interval}"' if isinstance(interval, str) else interval
     text = (
-        '{\n"queries": {\n"keep": {"query": "select 1", "interval": 60},\n"%s": {"query": "select 2", "interval": %s}\n}\n}'
-        % (
-            name,
-            f'"{interval}"' if isinstance(interval, str) else interval,
-        )
+        '{\n"queries": {\n"keep": {"query": "select 1", "interval": 60},\n'
+        f'"{name}": {{"query": "select 2", "interval": {value}}}\n}}\n}}'
     )
     parsed = parse_pack_text(text, "p.conf")
     assert [q.name for q in parsed.packs[0].queries] == ["keep"]
