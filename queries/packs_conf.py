@@ -22,6 +22,7 @@ from .validators import MAX_INTERVAL, validate_schedule_name
 DEFAULT_INTERVAL = 3600
 # The pack osquery builds from a config's top-level `schedule`.
 SCHEDULE_PACK_NAME = "main"
+_PACK_KNOWN_KEYS = {"queries", "platform", "version", "shard", "discovery", "oncall"}
 _QUERY_KNOWN_KEYS = {
     "query",
     "interval",
@@ -232,6 +233,11 @@ class _PackReader:
         if not isinstance(obj, dict):
             raise PackConfError(self.filename, line, f"pack {name!r} must be a JSON object")
         pack = ParsedPack(name=name)
+        extra = sorted(set(obj) - _PACK_KNOWN_KEYS)
+        if extra:
+            # osquery applies pack-level parser keys (file_paths, ...) while the pack is active;
+            # fleetweb packs carry scheduled queries only.
+            self.warn(pack, line, f"pack {name!r}: key(s) {', '.join(extra)} not imported")
         pack.platform = _as_text(obj.get("platform")).strip()
         pack.version = _as_text(obj.get("version")).strip()
         pack.shard = self._shard(pack, obj.get("shard"), line, f"pack {name!r}")

@@ -1,6 +1,7 @@
 """Apply Fleet-style YAML specs (`apiVersion: v1` documents) as one all-or-nothing change."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -28,6 +29,19 @@ class ApplyReport:
     @property
     def changed(self) -> bool:
         return any(outcome.status != "unchanged" for outcome in self.outcomes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data, for the API."""
+        return {
+            "file": self.filename,
+            "dry_run": self.dry_run,
+            "counts": self.counts(),
+            "objects": [
+                {"kind": o.kind, "name": o.name, "status": o.status, "document": o.document, "line": o.line}
+                for o in self.outcomes
+            ],
+            "warnings": list(self.warnings),
+        }
 
     def lines(self) -> list[str]:
         out = [f"{o.kind} {o.name!r}: {o.status}" for o in self.outcomes]

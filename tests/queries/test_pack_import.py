@@ -165,3 +165,23 @@ def test_import_refuses_a_config_over_the_limit(settings):
     assert "over the 5000-byte limit" in err.getvalue()
     assert not Pack.objects.exists()
     assert not Query.objects.exists()
+
+
+@pytest.mark.django_db
+def test_whole_osquery_config_imports_its_inline_packs():
+    path = PACKS_DIR.parent / "tools" / "tests" / "configs" / "test_inline_pack.conf"
+    out, err = run("import_pack", str(path))
+    assert err == ""
+    packs = {p.name: sorted(p.scheduled_queries.values_list("name", flat=True)) for p in Pack.objects.all()}
+    assert packs == {
+        "main": ["launchd"],
+        "unrestricted_pack": ["process_events", "process_heartbeat"],
+        "discovery_pack": ["kernel_modules", "totally_fake"],
+        "fake_version_pack": [],
+        "valid_discovery_pack": ["kernel_modules"],
+        "restricted_pack": [],
+    }
+    assert Pack.objects.get(name="discovery_pack").discovery == ["select pid from processes where name = 'foobar';"]
+    assert ScheduledQuery.objects.get(name="process_heartbeat").denylist is False
+    assert "pack 'unrestricted_pack': key(s) file_paths not imported" in out
+    assert "platform 'none' matches no host platform" in out

@@ -101,9 +101,27 @@ def test_apply_creates_everything_and_reapply_changes_nothing():
     assert AgentOptions.get_solo().config_for_platform("darwin") == {"options": {"distributed_interval": 60}}
     assert set(EnrollSecret.objects.values_list("secret", flat=True)) == {"s3cret-one", "s3cret-two"}
 
+    data = report.to_dict()
+    assert data["counts"]["created"] == len(data["objects"]) and data["file"] == "content.yml"
+    assert {"kind": "pack", "name": "monitoring", "status": "created", "document": 1, "line": 1} in data["objects"]
+
     again = apply_spec_text(FILE, "content.yml")
     assert {o.status for o in again.outcomes} == {"unchanged"}
     assert again.counts()["unchanged"] == len(report.outcomes)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unchanged_apply_does_not_touch_agent_configs():
+    from fleetweb.redis import get_redis
+    from queries.agent_config import GENERATION_KEY
+
+    apply_spec_text(FILE, "content.yml")
+    generation = get_redis().get(GENERATION_KEY)
+    assert generation is not None
+    apply_spec_text(FILE, "content.yml")
+    assert get_redis().get(GENERATION_KEY) == generation
+    apply_spec_text(FILE.replace("interval: 600", "interval: 700"), "content.yml")
+    assert get_redis().get(GENERATION_KEY) != generation
 
 
 @pytest.mark.django_db
@@ -212,6 +230,9 @@ def _error(text: str, filename: str = "bad.yml") -> SpecError:
             "also defined, differently, in document 1",
         ),
         ("apiVersion: v1\nkind: query\nspec: [1, 2]\n", 3, "'spec' must be a mapping"),
+        ("just words\n", 1, "must be a mapping"),
+        ("apiVersion: v1\nkind: query\nspec: !!python/object:os.system {}\n", 3, "invalid YAML"),
+        ("apiVersion: v1\nkind: query\n", 1, "'spec' is missing"),
         ("apiVersion: v1\nkind: query\nspec:\n  name: a\n  query: 'x\n", 6, "invalid YAML"),
     ],
 )
