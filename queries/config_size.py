@@ -26,10 +26,9 @@ def config_worst_case_bytes() -> int:
         pack.name: pack_object(pack)
         for pack in Pack.objects.filter(disabled=False).prefetch_related("scheduled_queries__query")
     }
-    packs_bytes = len(orjson.dumps({"packs": packs}, option=orjson.OPT_SORT_KEYS)) if packs else 0
-    options_bytes = max(len(orjson.dumps(config, option=orjson.OPT_SORT_KEYS)) for config in candidates)
-    return options_bytes + packs_bytes
-
+    # Rendered the way queries.agent_config.config_render builds a body.
+    bodies = [{**config, "packs": packs} if packs else config for config in candidates]
+    return max(len(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)) for body in bodies)
 
 def config_size_check() -> None:
     """Raise ValidationError when the worst-case config is over settings.FLEET CONFIG_MAX_BYTES."""

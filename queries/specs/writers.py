@@ -109,8 +109,10 @@ class ScheduledSpec:
 class PackSpec:
     name: str
     scheduled: list[ScheduledSpec]
-    description: str = ""
-    disabled: bool = False
+    # None keeps the current value: a re-import must not undo an operator's description or
+    # disabling.
+    description: str | None = None
+    disabled: bool | None = None
     platform: str = ""
     min_osquery_version: str = ""
     shard: int | None = None
@@ -126,16 +128,15 @@ class PackSpec:
 def pack_upsert(*, spec: PackSpec) -> tuple[Pack, Status]:
     """Make the pack and its scheduled queries exactly `spec`; scheduled queries not in it go."""
     values: dict[str, Any] = {
-        "description": spec.description,
-        "disabled": spec.disabled,
         "platform": spec.platform,
         "min_osquery_version": spec.min_osquery_version,
         "shard": spec.shard,
         "discovery": spec.discovery,
         "target_platforms": spec.target_platforms,
     }
-    if spec.builtin is not None:
-        values["builtin"] = spec.builtin
+    for name in ("description", "disabled", "builtin"):
+        if getattr(spec, name) is not None:
+            values[name] = getattr(spec, name)
     pack, status = model_upsert(Pack, {"name": spec.name}, values)
     changed = status == "updated"
     for relation, wanted in (("target_labels", spec.target_labels), ("target_hosts", spec.target_hosts)):

@@ -128,3 +128,13 @@ def test_macos_pack_reaches_macs_only_and_renders_byte_identically():
     }
     assert "packs" not in orjson.loads(config_render(linux.id, "linux"))
     assert mac_config["options"] == DEFAULT_AGENT_OPTIONS["options"]
+
+
+@pytest.mark.django_db
+def test_worst_case_size_is_the_rendered_size_for_a_host_every_pack_reaches():
+    from queries.config_size import config_worst_case_bytes
+
+    builtin_load()
+    mac = make_host("darwin", "mac")
+    # The built-in macOS pack is the only pack, and a Mac gets it: worst case == real config.
+    assert config_worst_case_bytes() == len(config_render(mac.id, "darwin"))

@@ -115,8 +115,10 @@ def test_reimport_updates_and_removes(tmp_path):
     path = tmp_path / "p.conf"
     path.write_text('{"queries": {"a": {"query": "select 1", "interval": 60}, "b": {"query": "select 2"}}}')
     pack_import(parsed=parse_pack_file(path))
+    Pack.objects.filter(name="p").update(disabled=True, description="paused by ops")
     path.write_text('{"queries": {"a": {"query": "select 10", "interval": 120}}}')
     report = pack_import(parsed=parse_pack_file(path))
+    assert Pack.objects.filter(name="p", disabled=True, description="paused by ops").exists()
     assert ("pack", "p", "updated") in report.outcomes
     [sq] = ScheduledQuery.objects.filter(pack__name="p")
     assert (sq.name, sq.interval, sq.query.sql) == ("a", 120, "select 10")
