@@ -30,6 +30,7 @@ def config_worst_case_bytes() -> int:
     bodies = [{**config, "packs": packs} if packs else config for config in candidates]
     return max(len(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)) for body in bodies)
 
+
 def config_size_check() -> None:
     """Raise ValidationError when the worst-case config is over settings.FLEET CONFIG_MAX_BYTES."""
     limit = fleet_setting("CONFIG_MAX_BYTES")
