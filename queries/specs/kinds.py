@@ -194,9 +194,12 @@ def _scheduled(doc: Document, index: int, raw: Any) -> ScheduledSpec:
     name = item.text("name", default=query_name)
     try:
         validate_schedule_name(name)
+    except ValidationError as exc:
+        raise item.error(exc.messages[0], "name") from None
+    try:
         interval = validate_interval(item.spec.get("interval", 3600))
     except ValidationError as exc:
-        raise item.error(exc.messages[0], "interval" if "interval" in exc.messages[0] else "name") from None
+        raise item.error(exc.messages[0], "interval") from None
     shard = item.integer("shard", None)
     if shard is not None and shard > 100:
         raise item.error("'shard' must be 0..100", "shard")
@@ -251,7 +254,9 @@ def apply_pack(doc: Document, result: KindResult) -> None:
     shard = spec.integer("shard", None)
     if shard is not None and shard > 100:
         raise spec.error("'shard' must be 0..100", "shard")
-    discovery = spec.text_list("discovery") if isinstance(spec.spec.get("discovery"), list) else []
+    raw_discovery = spec.spec.get("discovery")
+    # SQL holds commas, so a single string is one query, not a comma list.
+    discovery = [raw_discovery] if isinstance(raw_discovery, str) else spec.text_list("discovery")
     _, status = pack_upsert(
         spec=PackSpec(
             name=name,
