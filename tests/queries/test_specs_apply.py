@@ -354,3 +354,19 @@ def test_apply_command(tmp_path):
     assert info.value.code == 1
     assert err.getvalue().startswith(f"{bad}:6: invalid YAML")
     assert "Traceback" not in err.getvalue()
+
+
+@pytest.mark.django_db
+def test_export_command_output_applies_unchanged(tmp_path):
+    builtin_load()
+    apply_spec_text(FILE, "content.yml")
+    out = io.StringIO()
+    call_command("export_specs", stdout=out)
+    path = tmp_path / "exported.yml"
+    path.write_text(out.getvalue())
+    out = io.StringIO()
+    call_command("apply", "-f", str(path), stdout=out)
+    assert out.getvalue().strip().splitlines()[-1].startswith("0 created, 0 updated, ")
+    out = io.StringIO()
+    call_command("export_specs", "pack", stdout=out)
+    assert {d["kind"] for d in yaml.safe_load_all(out.getvalue())} == {"pack"}
