@@ -27,7 +27,10 @@ def render(r: dict[str, Any]) -> str:
     w(f"| p99 latency at the largest host count, all endpoints | {_f(r['p99_ms'], 1)} ms |")
     w(f"| floor: minimal Django view returning {{}} | {_f(r['floor_cpu_ms'])} ms CPU per request |")
     w(f"| log intake | {_f(r['intake_lines_per_s'])} lines/s |")
-    w(f"| forwarding | {_f(r['forward_events_per_s'])} events/s |")
+    fwd = r["forward_events_per_s"]
+    if isinstance(fwd, dict):
+        fwd = ", ".join(f"{k} {_f(v, 0)}" for k, v in fwd.items())
+    w(f"| forwarding (events/s) | {_f(fwd)} |")
     w("")
     w(f"Workload: {r['setup']['workload']}; {r['setup']['result_lines_per_host_per_hour']:.0f} result lines per "
       "host per hour.\n")  # fmt: skip
@@ -86,11 +89,16 @@ def render(r: dict[str, Any]) -> str:
     w("")
     w("## Intake and forwarding\n")
     for key, value in r["collector"].items():
-        w(f"- {key}: {_f(value)}")
+        if isinstance(value, dict):
+            w(f"- {key}:")
+            for k, v in value.items():
+                w(f"  - {k}: {_f(v)}")
+        else:
+            w(f"- {key}: {_f(value)}")
     if r.get("live_fanout"):
         w("\n## Live query fan-out\n")
         for key, value in r["live_fanout"].items():
-            w(f"- {key}: {_f(value)}")
+            w(f"- {key}: {_f(value) if not isinstance(value, dict) else value}")
     w("\n## How to read this\n")
     w("- *hosts per core* = hosts ÷ app-server cores busy during the measured window of the workload run "
       "(server CPU seconds ÷ wall seconds). MariaDB, Redis and Celery are reported separately per host.\n"

@@ -3,7 +3,8 @@ counts, and write bench/results.json and bench/RESULTS.md.
 
 Knobs (environment): BENCH_HOSTS (comma list, default 500,1000,2000), BENCH_WINDOW (seconds of
 steady state measured per host count, default 60), BENCH_RUNS (runs per endpoint, default 3),
-BENCH_WORKERS (app server workers, default 2).
+BENCH_WORKERS (app server workers, default 2), BENCH_SURFACES (FLEETWEB_SURFACES of the measured
+node, default agent).
 """
 
 import os
@@ -32,13 +33,23 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+# (label, server, FLEETWEB_SURFACES): the same project under each WSGI/ASGI server, and granian
+# with and without the operator middleware.
+SERVER_VARIANTS = (
+    ("granian, agent node", "granian", "agent"),
+    ("granian, all surfaces", "granian", "all"),
+    ("gunicorn sync, agent node", "gunicorn", "agent"),
+    ("uvicorn ASGI, agent node", "uvicorn", "agent"),
+)
+
+
 def measure_servers(stack: Stack, runs: int, workers: int) -> dict[str, Any]:
-    """The floor view and distributed/read under granian, gunicorn (sync) and uvicorn (ASGI)."""
+    """The floor view and distributed/read under each serving variant."""
     out: dict[str, Any] = {}
-    for offset, server in enumerate(("granian", "gunicorn", "uvicorn"), start=1):
+    for offset, (label, server, surfaces) in enumerate(SERVER_VARIANTS, start=1):
         port = APP_PORT + offset
-        log(f"serving stack: {server} on :{port}")
-        app = stack.start_app(server, workers=workers, port=port)
+        log(f"serving stack: {label} on :{port}")
+        app = stack.start_app(server, workers=workers, port=port, extra_env={"FLEETWEB_SURFACES": surfaces})
         url = f"http://127.0.0.1:{port}"
         try:
             floor = [
@@ -48,7 +59,7 @@ def measure_servers(stack: Stack, runs: int, workers: int) -> dict[str, Any]:
                 hammer_measured(stack, app, url, "distributed_read", requests=2000, hosts=100, run_id="srv")
                 for _ in range(runs)
             ]
-            out[server] = {"floor": median_of(floor), "distributed_read": median_of(read)}
+            out[label] = {"floor": median_of(floor), "distributed_read": median_of(read)}
         finally:
             stack.stop(app.name)
     return out
@@ -137,42 +148,56 @@ def json_libraries() -> dict[str, Any]:
     return out
 
 
-def collector_rates(stack: Stack, url: str, app: Any, runs: int) -> dict[str, Any]:
-    """Intake and forwarding rates: the collector's own benchmark when present, else intake alone
-    (log posts of 100 lines, flat out, through the real server)."""
-    script = HERE / "collector_bench.py"
-    out: dict[str, Any] = {}
-    if script.exists():
-        target = VAR / "collector_bench.json"
-        env = stack.app_env()
-        env["BENCH_BASE_URL"] = url
+def _fragment(script: Path, stack: Stack, key: str, *args: str) -> dict[str, Any] | None:
+    """Run another part's benchmark script (when this checkout has it) against the bench stack and
+    read the JSON fragment it writes with --out. None if it is absent or fails."""
+    if not script.exists():
+        return None
+    target = VAR / f"{script.stem}.json"
+    target.unlink(missing_ok=True)
+    try:
         result = subprocess.run(
-            [sys.executable, str(script), "--json-out", str(target)], env=env, cwd=REPO, check=False
+            [sys.executable, str(script), "--out", str(target), *args],
+            env=stack.app_env(),
+            cwd=REPO,
+            check=False,
+            timeout=300,
+            stdout=subprocess.DEVNULL,
+            stderr=open(VAR / f"{script.stem}.log", "wb"),  # noqa: SIM115
         )
-        if result.returncode == 0 and target.exists():
-            out = orjson.loads(target.read_bytes())
-            out["source"] = "bench/collector_bench.py"
-    if "intake_lines_per_s" not in out:
-        samples = [
-            hammer_measured(stack, app, url, "log", requests=300, hosts=50, lines=100, concurrency=16)
-            for _ in range(runs)
-        ]
-        m = median_of(samples)
-        out["intake_lines_per_s"] = round(m["requests_per_s"] * 100)
-        out["intake_source"] = "log posts of 100 lines, 16 in flight, through the app server"
-    out.setdefault("forward_events_per_s", None)
+    except subprocess.TimeoutExpired:
+        log(f"{script.name} timed out")
+        return None
+    if result.returncode != 0 or not target.exists():
+        log(f"{script.name} failed (exit {result.returncode}); see var/bench/{script.stem}.log")
+        return None
+    data = orjson.loads(target.read_bytes())
+    return data.get(key, data) if isinstance(data, dict) else None
+
+
+def collector_rates(stack: Stack, url: str, app: Any, runs: int) -> dict[str, Any]:
+    """Intake and forwarding rates: the collector's own benchmark when present; intake through the
+    real app server (log posts of 100 lines, flat out) always."""
+    samples = [
+        hammer_measured(stack, app, url, "log", requests=300, hosts=50, lines=100, concurrency=16) for _ in range(runs)
+    ]
+    out: dict[str, Any] = {
+        "intake_lines_per_s": round(median_of(samples)["requests_per_s"] * 100),
+        "intake_source": "log posts of 100 lines, 16 in flight, through granian and the simulator",
+    }
+    collector = _fragment(HERE / "collector_bench.py", stack, "collector")
+    if collector:
+        out["collector_bench"] = collector
+        out["forward_events_per_s"] = collector.get("forward_events_per_s")
+        out["intake_lines_per_s_in_process"] = collector.get("intake_lines_per_s")
+    else:
+        out["forward_events_per_s"] = None
+        out["forward_note"] = "bench/collector_bench.py is not in this checkout; forwarding not measured"
     return out
 
 
 def live_fanout(stack: Stack) -> dict[str, Any] | None:
-    script = HERE / "live_fanout.py"
-    if not script.exists():
-        return None
-    target = VAR / "live_fanout.json"
-    result = subprocess.run(
-        [sys.executable, str(script), "--json-out", str(target)], env=stack.app_env(), cwd=REPO, check=False
-    )
-    return orjson.loads(target.read_bytes()) if result.returncode == 0 and target.exists() else None
+    return _fragment(HERE / "live_fanout.py", stack, "live_fanout", "--hosts", "1000")
 
 
 def main() -> int:
@@ -180,6 +205,8 @@ def main() -> int:
     window = float(os.environ.get("BENCH_WINDOW", "60"))
     runs = env_int("BENCH_RUNS", 3)
     workers = env_int("BENCH_WORKERS", 2)
+    # Agents are served by agent nodes in a deployment at scale (docs/deploying-at-scale.md).
+    surfaces = os.environ.get("BENCH_SURFACES", "agent")
     started = time.time()
     stack = Stack()
     results: dict[str, Any] = {}
@@ -187,6 +214,8 @@ def main() -> int:
         log("starting private MariaDB and Redis")
         stack.start_mariadb()
         stack.start_redis()
+        # A fresh database: node keys the simulator kept from an earlier run are void.
+        (VAR / "sim-state.json").unlink(missing_ok=True)
         stack.manage("migrate", "-v0")
         subprocess.run([sys.executable, "-m", "bench.seed"], env=stack.app_env(), cwd=REPO, check=True)
         os.environ.update(stack.app_env())
@@ -196,8 +225,8 @@ def main() -> int:
 
         servers = measure_servers(stack, runs, workers)
 
-        log("app server: granian, Celery worker and beat")
-        app = stack.start_app("granian", workers=workers)
+        log(f"app server: granian ({surfaces} surface), Celery worker and beat")
+        app = stack.start_app("granian", workers=workers, extra_env={"FLEETWEB_SURFACES": surfaces})
         stack.start_celery()
         url = f"http://127.0.0.1:{APP_PORT}"
         floor = median_of(
@@ -246,7 +275,7 @@ def main() -> int:
         results = build_results(
             servers=servers, floor=floor, endpoints=endpoints, sql_exact=sql_exact, sql_statements=sql_statements,
             collector=collector, fanout=fanout, workload=workload, window=window, runs=runs, workers=workers,
-            started=started,
+            started=started, surfaces=surfaces,
         )  # fmt: skip
     finally:
         stack.stop_all()
@@ -287,7 +316,7 @@ def build_results(**p: Any) -> dict[str, Any]:
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_end": os.getloadavg()},
         "setup": {
-            "app_server": f"granian wsgi, {p['workers']} workers",
+            "app_server": f"granian wsgi, {p['workers']} workers, 1 thread each, FLEETWEB_SURFACES={p['surfaces']}",
             "runs_per_measurement": p["runs"],
             "workload_window_s": p["window"],
             "workload": "distributed_interval 10 s, config_refresh 60 s, logger_tls_period 10 s, macOS must-have "

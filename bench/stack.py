@@ -227,7 +227,7 @@ class Stack:
                 "--workers",
                 str(workers),
                 "--blocking-threads",
-                "4",
+                os.environ.get("BENCH_GRANIAN_THREADS", "1"),
                 "--backlog",
                 "2048",
                 "--no-ws",
