@@ -128,7 +128,11 @@ def start_node(stack: Stack, name: str) -> None:
     surfaces = "operator" if name == "ops" else "agent"
     stack.start_app(
         "granian", workers=1, port=NODE_PORTS[name], name=name,
-        extra_env={"FLEETWEB_SURFACES": surfaces, "DJANGO_SETTINGS_MODULE": "fleetweb.settings"},
+        extra_env={
+            "FLEETWEB_SURFACES": surfaces,
+            "FLEETWEB_BEHIND_TLS_PROXY": "true",
+            "DJANGO_SETTINGS_MODULE": "fleetweb.settings",
+        },
     )  # fmt: skip
 
 

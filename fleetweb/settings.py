@@ -32,6 +32,10 @@ _tls_host = env.str("FLEET_TLS_HOSTNAME", default="localhost:8443").rsplit(":", 
 if _tls_host not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append(_tls_host)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Behind a load balancer that terminates TLS (deploy/nginx/): trust its X-Forwarded-Proto so
+# Django knows the request was HTTPS. Only enable it when the app port is unreachable otherwise.
+if env.bool("FLEETWEB_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
