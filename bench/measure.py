@@ -154,7 +154,7 @@ def run_workload(
     argv = [
         str(BIN / "fleetweb-sim"), "run", "--url", base_url, "--secret", ENROLL_SECRET, "--hosts", str(hosts),
         "--duration", str(duration), "--ramp", str(ramp), "--drain", "20", "--platforms", "darwin",
-        "--rows", str(rows), "--processes", str(processes), "--run-id", "bench",
+        "--rows", str(rows), "--processes", str(processes), "--run-id", "bench", "--warmup", str(ramp + settle),
         "--state-file", str(VAR / "sim-state.json"), "--json-out", str(out_path),
     ]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(VAR / "sim.log", "ab"))  # noqa: SIM115
@@ -179,6 +179,9 @@ def run_workload(
         "latency": {
             k: {m: v[m] for m in ("requests", "errors", "p50_ms", "p95_ms", "p99_ms")}
             for k, v in sim["endpoints"].items()
+        },
+        "startup_latency": {
+            k: {m: v[m] for m in ("requests", "errors", "p50_ms", "p99_ms")} for k, v in sim.get("startup", {}).items()
         },
         "p50_ms": sim["all"]["p50_ms"],
         "p95_ms": sim["all"]["p95_ms"],

@@ -65,6 +65,7 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
         "connections": args.connections,
         "ca_file": args.ca,
         "insecure": args.insecure,
+        "warmup_seconds": args.warmup,
     }
     state: dict[str, dict[str, str]] = {}
     if args.state_file and os.path.exists(args.state_file):
@@ -125,6 +126,10 @@ def print_table(summary: dict[str, Any]) -> None:
         )
         for sample in s["error_samples"][:2] if name != "(all)" else []:
             out.write(f"    e.g. {sample}\n")
+    if summary.get("startup"):
+        startup = summary["startup"]
+        out.write("startup (before the warm-up ended): ")
+        out.write(", ".join(f"{k} {v['requests']} req p99 {v['p99_ms']:.0f} ms" for k, v in startup.items()) + "\n")
     for name, value in summary["counters"].items():
         out.write(f"  {name}: {value}\n")
 
@@ -138,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--duration", type=float, default=60.0, help="seconds of simulated traffic")
     run.add_argument("--drain", type=float, default=30.0, help="seconds to flush buffered logs after the run")
     run.add_argument("--ramp", type=float, default=10.0, help="agent start times spread over this many seconds")
+    run.add_argument(
+        "--warmup",
+        type=float,
+        default=None,
+        help="requests in the first N seconds (enrollment storm) are reported apart as startup; default ramp + 5",
+    )
     run.add_argument("--distributed-interval", type=float, default=10.0)
     run.add_argument("--config-refresh", type=float, default=60.0)
     run.add_argument("--logger-tls-period", type=float, default=10.0)

@@ -50,13 +50,16 @@ async def simulate(
     ca_file: str | None = None,
     insecure: bool = False,
     node_keys: dict[str, str] | None = None,
+    warmup_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Run the agents for `duration` seconds, then give buffered logs `drain_seconds` to land.
 
     `node_keys` (host index -> key, from an earlier run) lets agents skip enrollment, as real
     agents do after a restart; the keys in use at the end come back under "node_keys".
+    Requests in the first `warmup_seconds` (default: the ramp plus 5 s) are reported as startup.
     """
-    stats = RunStats()
+    warmup = cfg.ramp_seconds + 5 if warmup_seconds is None else warmup_seconds
+    stats = RunStats(steady_after=time.time() + warmup)
     async with aiohttp.ClientSession(connector=_connector(connections, ca_file, insecure)) as session:
         agents = make_agents(cfg, session, stats, indices, run_id, mix)
         for agent in agents:

@@ -1,6 +1,7 @@
 """Per-endpoint counters and latency percentiles, mergeable across simulator processes."""
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,30 +50,40 @@ class EndpointStats:
 
 @dataclass
 class RunStats:
+    """Per-endpoint stats. Requests sent before `steady_after` (a Unix time: the enrollment storm
+    and first config renders of a fleet starting at once) are kept apart under `startup`, so the
+    steady-state percentiles describe the fleet's normal load."""
+
     endpoints: dict[str, EndpointStats] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    startup: dict[str, EndpointStats] = field(default_factory=dict)
+    steady_after: float = 0.0
 
     def endpoint(self, name: str) -> EndpointStats:
-        if name not in self.endpoints:
-            self.endpoints[name] = EndpointStats()
-        return self.endpoints[name]
+        bucket = self.startup if self.steady_after and time.time() < self.steady_after else self.endpoints
+        if name not in bucket:
+            bucket[name] = EndpointStats()
+        return bucket[name]
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
 
     def to_raw(self) -> dict[str, Any]:
         """A picklable form that keeps raw latencies, for merging in the parent process."""
-        return {
-            "endpoints": {
+
+        def dump(bucket: dict[str, EndpointStats]) -> dict[str, Any]:
+            return {
                 k: {"requests": v.requests, "errors": v.errors, "lat": v.latencies_ms, "samples": v.error_samples}
-                for k, v in self.endpoints.items()
-            },
-            "counters": dict(self.counters),
-        }
+                for k, v in bucket.items()
+            }
+
+        return {"endpoints": dump(self.endpoints), "startup": dump(self.startup), "counters": dict(self.counters)}
 
     def merge_raw(self, raw: dict[str, Any]) -> None:
-        for name, data in raw["endpoints"].items():
-            self.endpoint(name).merge(EndpointStats(data["requests"], data["errors"], data["lat"], data["samples"]))
+        for key, bucket in (("endpoints", self.endpoints), ("startup", self.startup)):
+            for name, data in raw.get(key, {}).items():
+                stats = EndpointStats(data["requests"], data["errors"], data["lat"], data["samples"])
+                bucket.setdefault(name, EndpointStats()).merge(stats)
         for name, n in raw["counters"].items():
             self.count(name, n)
 
@@ -80,8 +91,11 @@ class RunStats:
         all_lat = EndpointStats()
         for stats in self.endpoints.values():
             all_lat.merge(stats)
-        return {
+        out = {
             "endpoints": {k: v.summary() for k, v in sorted(self.endpoints.items())},
             "all": all_lat.summary(),
             "counters": dict(sorted(self.counters.items())),
         }
+        if self.startup:
+            out["startup"] = {k: v.summary() for k, v in sorted(self.startup.items())}
+        return out

@@ -3,6 +3,7 @@ config, scheduled-query logs (gzip + NodeKey header), live queries and re-enroll
 
 import asyncio
 import gzip
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
@@ -52,7 +53,9 @@ def every_second_pack(db):
 @pytest.mark.django_db(transaction=True)
 def test_simulated_fleet_end_to_end(live_server, enroll_secret, every_second_pack):
     cfg = _config(live_server.url, enroll_secret.secret)
-    raw = asyncio.run(simulate(cfg, range(6), run_id="t", duration=3.5, drain_seconds=5, mix=PLATFORMS))
+    raw = asyncio.run(
+        simulate(cfg, range(6), run_id="t", duration=3.5, drain_seconds=5, mix=PLATFORMS, warmup_seconds=0)
+    )
     summary = _summary(raw)
     assert summary["all"]["errors"] == 0, summary["endpoints"]
     counters = summary["counters"]
@@ -75,7 +78,11 @@ def test_simulated_fleet_end_to_end(live_server, enroll_secret, every_second_pac
     )
     gone = Host.objects.get(hostname=host_identity(0, "darwin", "t").hostname)
     host_delete(host=gone)
-    raw = asyncio.run(simulate(cfg, range(6), run_id="t", duration=3, drain_seconds=5, mix=PLATFORMS, node_keys=keys))
+    raw = asyncio.run(
+        simulate(
+            cfg, range(6), run_id="t", duration=3, drain_seconds=5, mix=PLATFORMS, node_keys=keys, warmup_seconds=0
+        )
+    )
     summary = _summary(raw)
     assert summary["counters"]["reenrolls"] == 1
     assert "enrolls" not in summary["counters"]
@@ -136,3 +143,11 @@ def test_templates_and_stats():
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0
     assert percentile(list(range(1, 101)), 99) == 99
     assert orjson.loads(gzip.decompress(gzip.compress(b"{}"))) == {}
+    # Requests before the warm-up ends are reported apart from steady state.
+    stats = RunStats(steady_after=time.time() + 60)
+    stats.endpoint("enroll").record(900.0, None)
+    stats.steady_after = time.time() - 1
+    stats.endpoint("enroll").record(3.0, None)
+    summary = stats.summary()
+    assert summary["startup"]["enroll"]["p99_ms"] == 900.0
+    assert summary["endpoints"]["enroll"]["p99_ms"] == summary["all"]["p99_ms"] == 3.0
