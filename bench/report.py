@@ -73,6 +73,18 @@ def render(r: dict[str, Any]) -> str:
             cells.append(f"{e['p50_ms']:.1f} / {e['p95_ms']:.1f} / {e['p99_ms']:.1f} ({e['requests']})" if e else "")
         w(f"| {wl['hosts']} | " + " | ".join(cells) + " |")
     w("")
+    w("Start-up of each run (agents starting over 10 s, reported apart from the steady state above; only "
+      "hosts new to the run enroll, the others keep their node keys as real agents do):\n")  # fmt: skip
+    w("| hosts | requests | worst endpoint p99 ms | by endpoint (requests, p50 / p99 ms) |")
+    w("|---|---|---|---|")
+    for wl in r["workload"]:
+        st = wl.get("startup_latency") or {}
+        if not st:
+            continue
+        worst = max(e["p99_ms"] for e in st.values())
+        detail = "; ".join(f"{k} ({e['requests']}, {e['p50_ms']:.0f} / {e['p99_ms']:.0f})" for k, e in st.items())
+        w(f"| {wl['hosts']} | {sum(e['requests'] for e in st.values())} | {worst:.0f} | {detail} |")
+    w("")
     w("## Serving stack: why granian, and why orjson\n")
     w("The same Django project under each server, same worker count; CPU per request of the floor view and of "
       "distributed/read (all server processes, master included).\n")  # fmt: skip

@@ -1,7 +1,7 @@
 """`make bench`: bring up the stack, price every agent endpoint, run the workload at several host
 counts, and write bench/results.json and bench/RESULTS.md.
 
-Knobs (environment): BENCH_HOSTS (comma list, default 500,1000,2000), BENCH_WINDOW (seconds of
+Knobs (environment): BENCH_HOSTS (comma list, default 1000,2000,3000), BENCH_WINDOW (seconds of
 steady state measured per host count, default 60), BENCH_RUNS (runs per endpoint, default 3),
 BENCH_WORKERS (app server workers, default 2), BENCH_SURFACES (FLEETWEB_SURFACES of the measured
 node, default agent).
@@ -201,7 +201,7 @@ def live_fanout(stack: Stack) -> dict[str, Any] | None:
 
 
 def main() -> int:
-    host_counts = [int(h) for h in os.environ.get("BENCH_HOSTS", "500,1000,2000").split(",")]
+    host_counts = [int(h) for h in os.environ.get("BENCH_HOSTS", "1000,2000,3000").split(",")]
     window = float(os.environ.get("BENCH_WINDOW", "60"))
     runs = env_int("BENCH_RUNS", 3)
     workers = env_int("BENCH_WORKERS", 2)
@@ -241,6 +241,7 @@ def main() -> int:
             ("log_1_line", "log", {"requests": 1500, "lines": 1}),
             ("log_10_lines", "log", {"requests": 1500, "lines": 10}),
             ("log_100_lines", "log", {"requests": 600, "lines": 100}),
+            ("enroll", "enroll", {"requests": 400, "hosts": 200}),
         )
         for name, endpoint, kwargs in pricing:
             endpoints[name] = median_of([hammer_measured(stack, app, url, endpoint, **kwargs) for _ in range(runs)])
@@ -316,7 +317,8 @@ def build_results(**p: Any) -> dict[str, Any]:
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_end": os.getloadavg()},
         "setup": {
-            "app_server": f"granian wsgi, {p['workers']} workers, 1 thread each, FLEETWEB_SURFACES={p['surfaces']}",
+            "app_server": f"granian wsgi, {p['workers']} workers, {os.environ.get('BENCH_GRANIAN_THREADS', '4')} "
+            f"blocking threads each, FLEETWEB_SURFACES={p['surfaces']}",
             "runs_per_measurement": p["runs"],
             "workload_window_s": p["window"],
             "workload": "distributed_interval 10 s, config_refresh 60 s, logger_tls_period 10 s, macOS must-have "

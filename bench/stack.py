@@ -227,7 +227,7 @@ class Stack:
                 "--workers",
                 str(workers),
                 "--blocking-threads",
-                os.environ.get("BENCH_GRANIAN_THREADS", "1"),
+                os.environ.get("BENCH_GRANIAN_THREADS", "4"),
                 "--backlog",
                 "2048",
                 "--no-ws",

@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     ham = sub.add_parser("hammer", help="send one endpoint flat out")
     _common(ham)
     ham.add_argument(
-        "--endpoint", required=True, choices=("config", "distributed_read", "distributed_write", "log", "raw")
+        "--endpoint", required=True, choices=("enroll", "config", "distributed_read", "distributed_write", "log", "raw")
     )
     ham.add_argument("--requests", type=int, default=1000)
     ham.add_argument("--concurrency", type=int, default=8)

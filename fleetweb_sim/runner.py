@@ -104,7 +104,7 @@ async def hammer(
     """Enroll `hosts` agents, call `on_ready()` (where a harness starts measuring), then send
     `requests` requests to one endpoint with `concurrency` in flight, cycling over the hosts.
 
-    endpoint: config | distributed_read | distributed_write | log | raw (POST `{}` to `path`).
+    endpoint: enroll | config | distributed_read | distributed_write | log | raw (POST `{}` to `path`).
     """
     stats = RunStats()
     async with aiohttp.ClientSession(connector=_connector(concurrency * 2, ca_file, insecure)) as session:
@@ -132,7 +132,7 @@ async def hammer(
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             return time.perf_counter() - started
 
-        if warmup and endpoint != "distributed_write":
+        if warmup and endpoint not in ("distributed_write", "enroll"):
             # One request per host first: fills the node-key and config caches, as in steady state.
             await blast(hosts)
         stats.endpoints.clear()
@@ -147,7 +147,10 @@ async def hammer(
 async def _one_request(
     cfg: SimConfig, agent: Agent, endpoint: str, batches: dict[int, list[dict[str, Any]]], path: str, query_id: str
 ) -> None:
-    if endpoint == "config":
+    if endpoint == "enroll":
+        agent.node_key = ""  # a re-enroll, as after a wiped agent database
+        await agent.enroll()
+    elif endpoint == "config":
         await agent._node_call("config", "/api/osquery/config", {})
     elif endpoint == "distributed_read":
         await agent._node_call("distributed_read", "/api/osquery/distributed/read", {})
