@@ -5,6 +5,7 @@ before and after each phase, so the simulator's own CPU on the same machine is n
 """
 
 import asyncio
+import os
 import statistics
 import subprocess
 import time
@@ -164,12 +165,15 @@ def run_workload(
     live_query()
     time.sleep(window - window / 3)
     d = delta(before, snapshot(stack, app))
+    # The machine is shared: how busy it was tells how far to trust the latencies.
+    load_1min = os.getloadavg()[0]
     proc.wait(timeout=duration + 120)
     sim = orjson.loads(Path(out_path).read_bytes())
     per_s = {k: d[k] / d["wall_s"] for k in ("app_cpu_s", "mariadb_cpu_s", "redis_cpu_s", "celery_cpu_s")}
     return {
         "hosts": hosts,
         "window_s": round(d["wall_s"], 1),
+        "machine_load_1min": round(load_1min, 2),
         "app_cores_used": round(per_s["app_cpu_s"], 4),
         "hosts_per_core": round(hosts / per_s["app_cpu_s"]) if per_s["app_cpu_s"] else None,
         "mariadb_cpu_ms_per_host_per_min": round(60_000 * per_s["mariadb_cpu_s"] / hosts, 3),

@@ -53,11 +53,11 @@ def render(r: dict[str, Any]) -> str:
       f"{_f(f['p50_ms'], 1)} | {_f(f['p99_ms'], 1)} | {f['errors']} |\n")  # fmt: skip
     w("## Workload at each host count\n")
     w(
-        "| hosts | app cores used | hosts/core | MariaDB CPU ms/host/min | Redis CPU ms/host/min | Celery CPU ms/host/min | SQL/host/min | requests | errors | p50 ms | p95 ms | p99 ms |"
+        "| hosts | load avg (1 min) | app cores used | hosts/core | MariaDB CPU ms/host/min | Redis CPU ms/host/min | Celery CPU ms/host/min | SQL/host/min | requests | errors | p50 ms | p95 ms | p99 ms |"
     )
-    w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for wl in r["workload"]:
-        w(f"| {wl['hosts']} | {_f(wl['app_cores_used'])} | {_f(wl['hosts_per_core'])} | "
+        w(f"| {wl['hosts']} | {_f(wl.get('machine_load_1min'), 2)} | {_f(wl['app_cores_used'])} | {_f(wl['hosts_per_core'])} | "
           f"{_f(wl['mariadb_cpu_ms_per_host_per_min'])} | {_f(wl['redis_cpu_ms_per_host_per_min'])} | "
           f"{_f(wl['celery_cpu_ms_per_host_per_min'])} | {_f(wl['sql_per_host_per_min'])} | {wl['requests']} | "
           f"{wl['errors']} | {_f(wl['p50_ms'], 1)} | {_f(wl['p95_ms'], 1)} | {_f(wl['p99_ms'], 1)} |")  # fmt: skip
@@ -117,6 +117,7 @@ def render(r: dict[str, Any]) -> str:
       "- *× floor* compares an endpoint with a Django view that returns `{}` on the same stack: what fleetweb's "
       "own code adds on top of serving any request at all.\n"
       "- The simulator shares the 2 CPUs with the server, MariaDB and Redis, and the machine is shared, so "
-      "latencies include queueing behind the simulator itself; treat them as upper bounds.\n"
+      "latencies include queueing behind the simulator itself and behind whatever else runs on the machine "
+      "(the load average column: above 2 means processes were waiting for a CPU); treat them as upper bounds.\n"
       "- Re-run with `make bench`; knobs: BENCH_HOSTS, BENCH_WINDOW, BENCH_RUNS, BENCH_WORKERS.")  # fmt: skip
     return "\n".join(out) + "\n"

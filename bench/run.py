@@ -1,7 +1,7 @@
 """`make bench`: bring up the stack, price every agent endpoint, run the workload at several host
 counts, and write bench/results.json and bench/RESULTS.md.
 
-Knobs (environment): BENCH_HOSTS (comma list, default 1000,2000,3000), BENCH_WINDOW (seconds of
+Knobs (environment): BENCH_HOSTS (comma list, default 500,1000,1500), BENCH_WINDOW (seconds of
 steady state measured per host count, default 60), BENCH_RUNS (runs per endpoint, default 3),
 BENCH_WORKERS (app server workers, default 2), BENCH_SURFACES (FLEETWEB_SURFACES of the measured
 node, default agent).
@@ -201,13 +201,14 @@ def live_fanout(stack: Stack) -> dict[str, Any] | None:
 
 
 def main() -> int:
-    host_counts = [int(h) for h in os.environ.get("BENCH_HOSTS", "1000,2000,3000").split(",")]
+    host_counts = [int(h) for h in os.environ.get("BENCH_HOSTS", "500,1000,1500").split(",")]
     window = float(os.environ.get("BENCH_WINDOW", "60"))
     runs = env_int("BENCH_RUNS", 3)
     workers = env_int("BENCH_WORKERS", 2)
     # Agents are served by agent nodes in a deployment at scale (docs/deploying-at-scale.md).
     surfaces = os.environ.get("BENCH_SURFACES", "agent")
     started = time.time()
+    load_at_start = os.getloadavg()
     stack = Stack()
     results: dict[str, Any] = {}
     try:
@@ -276,7 +277,7 @@ def main() -> int:
         results = build_results(
             servers=servers, floor=floor, endpoints=endpoints, sql_exact=sql_exact, sql_statements=sql_statements,
             collector=collector, fanout=fanout, workload=workload, window=window, runs=runs, workers=workers,
-            started=started, surfaces=surfaces,
+            started=started, surfaces=surfaces, load_at_start=load_at_start,
         )  # fmt: skip
     finally:
         stack.stop_all()
@@ -315,7 +316,12 @@ def build_results(**p: Any) -> dict[str, Any]:
     largest = max(workload, key=lambda w: w["hosts"]) if workload else None
     return {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_end": os.getloadavg()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_avg_at_start": p["load_at_start"],
+            "load_avg_at_end": os.getloadavg(),
+        },
         "setup": {
             "app_server": f"granian wsgi, {p['workers']} workers, {os.environ.get('BENCH_GRANIAN_THREADS', '4')} "
             f"blocking threads each, FLEETWEB_SURFACES={p['surfaces']}",
