@@ -7,5 +7,6 @@ urlpatterns = [
     path("api/osquery/", include(node_urls)),
     path("api/v1/osquery/", include((node_urls.urlpatterns, node_urls.app_name), namespace="collector_node_v1")),
     path("api/v1/distributed/", include((node_urls.legacy_urlpatterns, "legacy"), namespace="collector_node_legacy")),
+    path("collector/", include("collector.urls")),
     path("admin/", admin.site.urls),
 ]
