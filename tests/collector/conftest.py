@@ -40,20 +40,34 @@ def make_destination(name: str, kind: str, **fields: Any) -> Destination:
     return Destination.objects.create(name=name, kind=kind, **fields)
 
 
+@pytest.fixture
+def manual_delivery(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Intake still parses batches through the real hook, but delivery runs only when the test
+    calls it, so fault tests control each attempt."""
+    from collector.services import forwarding
+
+    monkeypatch.setattr(forwarding, "_schedule_delivery", [])
+
+
 def forward_all() -> None:
     for batch_id in LogBatch.objects.filter(processed_at__isnull=True).order_by("id").values_list("id", flat=True):
         log_batch_forward(batch_id=batch_id)
 
 
 def deliver_all(*, rounds: int = 50) -> None:
-    """Deliver until no destination has sendable events (ignoring backoff only if told so)."""
+    """Deliver until no destination sends anything more: all delivered, or backing off."""
     for _ in range(rounds):
         progressed = False
         for destination_id in Destination.objects.filter(enabled=True).values_list("id", flat=True):
             report = destination_deliver(destination_id=destination_id, flush=True)
-            progressed |= report.delivered > 0 or report.dead > 0
+            progressed |= report.batches > 0 or report.dead > 0
         if not progressed:
             return
+
+
+def clear_backoff() -> None:
+    """As if the backoff delay had passed."""
+    Destination.objects.update(retry_after=None)
 
 
 def pending(destination: Destination) -> int:

@@ -62,6 +62,7 @@ class Receiver:
         self.stall = threading.Event()  # set = requests proceed
         self.stall.set()
         self.bulk_ids: set[str] = set()
+        self.bulk_attempts: Counter[str] = Counter()  # how often each _id was sent
         self.lock = threading.Lock()
         self.port = pick_port()
         receiver = self
@@ -242,6 +243,7 @@ class Receiver:
             doc_id = meta.get("_id")
             status = 201
             with self.lock:
+                self.bulk_attempts[doc_id] += 1
                 scripted = self.fail_items.pop(doc_id, None) if doc_id else None
                 if scripted:
                     status = scripted
