@@ -1,8 +1,8 @@
 """Intake: a constant number of SQL statements per request; every refusal carries `error`."""
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from collector.models import LogBatch
 
