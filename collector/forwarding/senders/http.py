@@ -1,6 +1,7 @@
 """HTTP-based senders: NDJSON (file.d, Vector, Logstash), Splunk HEC and Elasticsearch _bulk."""
 
 import gzip
+import ssl
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ class HttpSender(Sender):
         d = destination
         verify: Any = d.tls_verify
         if d.tls_verify and d.tls_ca_file:
-            verify = d.tls_ca_file
+            verify = ssl.create_default_context(cafile=d.tls_ca_file)
         auth: Any = None
         if d.auth == "basic":
             auth = httpx.BasicAuth(d.username, d.secret)
