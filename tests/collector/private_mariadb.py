@@ -35,6 +35,7 @@ class PrivateMariaDB:
         return f"mysql://root@127.0.0.1:{self.port}/fleetweb"
 
     def start(self) -> None:
+        errors = (self.dir / "error.log").open("ab")
         self.process = subprocess.Popen(
             [
                 "mariadbd",
@@ -49,8 +50,9 @@ class PrivateMariaDB:
                 "--skip-log-bin",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=(self.dir / "error.log").open("ab"),
+            stderr=errors,
         )
+        errors.close()  # the server has its own copy
         wait_until(self._answers, 60, "the private MariaDB to accept connections")
 
     def _answers(self) -> bool:

@@ -24,6 +24,11 @@ def event(i: int = 1, body: bytes | None = None, **kw) -> Outgoing:
     return Outgoing(**fields)
 
 
+def send(destination: Destination, events: list[Outgoing]):
+    with sender_for(destination) as sender:
+        return sender.send(events)
+
+
 @pytest.fixture
 def cert(tmp_path):
     subprocess.run(
@@ -54,11 +59,11 @@ def cert(tmp_path):
 def test_https_receiver_verification_options(receivers, cert):
     siem = receivers("ndjson", tls=cert, auth="Bearer tok")
     base = dict(kind="http", url=siem.url, auth="bearer", secret="tok", timeout_seconds=5)
-    trusted = sender_for(Destination(**base, tls_ca_file=cert[0])).send([event(1)])
+    trusted = send(Destination(**base, tls_ca_file=cert[0]), [event(1)])
     assert trusted.delivered == [1]
-    untrusted = sender_for(Destination(**base)).send([event(2)])
+    untrusted = send(Destination(**base), [event(2)])
     assert "CERTIFICATE_VERIFY_FAILED" in untrusted.retry[2]
-    unverified = sender_for(Destination(**base, tls_verify=False)).send([event(3)])
+    unverified = send(Destination(**base, tls_verify=False), [event(3)])
     assert unverified.delivered == [3]
     assert siem.event_ids() == ["e1", "e3"]
 
@@ -67,10 +72,11 @@ def test_syslog_tls_verification_and_size_cap(syslog_ng):
     base = dict(
         kind="syslog", syslog_host="127.0.0.1", syslog_port=syslog_ng.tls, syslog_transport="tls", timeout_seconds=5
     )
-    refused = sender_for(Destination(**base)).send([event(1)])
+    refused = send(Destination(**base), [event(1)])
     assert "CERTIFICATE_VERIFY_FAILED" in refused.retry[1]
-    ok = sender_for(Destination(**base, tls_ca_file=syslog_ng.ca_file, syslog_max_message_bytes=300)).send(
-        [event(2), event(3, body=b'{"x":"' + b"a" * 400 + b'"}'), event(4)]
+    ok = send(
+        Destination(**base, tls_ca_file=syslog_ng.ca_file, syslog_max_message_bytes=300),
+        [event(2), event(3, body=b'{"x":"' + b"a" * 400 + b'"}'), event(4)],
     )
     assert ok.delivered == [2, 4] and "the limit is 300" in ok.failed[3]
     messages = syslog_ng.wait_for(2)
@@ -87,9 +93,8 @@ def test_syslog_message_format_escapes_structured_data():
 
 def test_file_rotation_keeps_the_configured_number_of_files(tmp_path):
     destination = Destination(kind="file", file_path=str(tmp_path / "out.jsonl"), file_rotate_bytes=100, file_keep=2)
-    sender = sender_for(destination)
     for i in range(6):
-        assert sender.send([event(i, body=b'{"n":%d,"pad":"%s"}' % (i, b"x" * 60))]).delivered == [i]
+        assert send(destination, [event(i, body=b'{"n":%d,"pad":"%s"}' % (i, b"x" * 60))]).delivered == [i]
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["out.jsonl", "out.jsonl.1", "out.jsonl.2"]
     assert b'"n":5' in (tmp_path / "out.jsonl").read_bytes()
@@ -97,8 +102,8 @@ def test_file_rotation_keeps_the_configured_number_of_files(tmp_path):
 
 def test_hec_refusals_are_permanent_and_busy_is_retried(receivers):
     hec = receivers("hec", auth="Splunk t", indexes={"main"})
-    wrong_index = sender_for(Destination(kind="splunk_hec", url=hec.url, secret="t", hec_index="other")).send([event()])
+    wrong_index = send(Destination(kind="splunk_hec", url=hec.url, secret="t", hec_index="other"), [event()])
     assert "code 7" in wrong_index.failed[1]
     hec.scripted = [503]
-    busy = sender_for(Destination(kind="splunk_hec", url=hec.url, secret="t", hec_index="main")).send([event()])
+    busy = send(Destination(kind="splunk_hec", url=hec.url, secret="t", hec_index="main"), [event()])
     assert "code 9" in busy.retry[1]

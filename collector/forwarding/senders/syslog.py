@@ -54,7 +54,11 @@ class SyslogSender(Sender):
             if not d.tls_verify:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
-            sock = context.wrap_socket(sock, server_hostname=d.syslog_host)
+            try:
+                return context.wrap_socket(sock, server_hostname=d.syslog_host)
+            except OSError:
+                sock.close()
+                raise
         return sock
 
     def send(self, events: list[Outgoing]) -> SendResult:
@@ -82,7 +86,7 @@ class SyslogSender(Sender):
                     sock.send(message)
             else:
                 sock.sendall(b"".join(b"%d %s" % (len(m), m) for _, m in frames))
-                _close_gracefully(sock)
+                sock = _close_gracefully(sock)
         except OSError as exc:
             result.retry.update({e.id: f"send failed: {exc}" for e, _ in frames})
             return result
@@ -92,8 +96,10 @@ class SyslogSender(Sender):
         return result
 
 
-def _close_gracefully(sock: Any) -> None:
-    """Send TLS close_notify / TCP FIN so the receiver reads everything before the close."""
+def _close_gracefully(sock: Any) -> Any:
+    """Send TLS close_notify / TCP FIN so the receiver reads everything before the close; returns
+    the socket left to close."""
     if isinstance(sock, ssl.SSLSocket):
-        sock = sock.unwrap()
+        sock.unwrap()  # the same socket object carries on as plain TCP
     sock.shutdown(socket.SHUT_WR)
+    return sock
