@@ -122,6 +122,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # One INFO line per SIEM request is noise; failures are recorded on the destination.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 
 # fleetweb's own knobs. Read them through fleetweb.conf.fleet_setting().

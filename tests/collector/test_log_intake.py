@@ -2,26 +2,32 @@
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from collector.models import LogBatch
 
 from .test_throttle import result_line
 
 
-def intake_statements(agent, count: int) -> int:
+def intake_statements(agent, count: int) -> list[str]:
+    """The SQL sent while serving one request (Django's own query log is reset per request)."""
     lines = [result_line("pack/Global/processes", 1717430400 + i, i) for i in range(count)]
-    with CaptureQueriesContext(connection) as queries:
+    statements: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
         assert agent.call("log", {"log_type": "result", "data": lines}) == {}
-    return len(queries.captured_queries)
+    return statements
 
 
 def test_sql_statements_per_request_do_not_grow_with_lines(enrolled_mac):
     intake_statements(enrolled_mac, 1)  # warm the node cache
     one = intake_statements(enrolled_mac, 1)
     many = intake_statements(enrolled_mac, 2000)
-    assert one == many
-    assert one <= 3  # savepoint, INSERT, release
+    assert len(one) == len(many) >= 1
+    assert [sql.split()[0] for sql in many if not sql.startswith(("SAVEPOINT", "RELEASE"))] == ["INSERT"]
     assert LogBatch.objects.order_by("-id").first().line_count == 2000
 
 
