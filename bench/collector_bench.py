@@ -45,9 +45,12 @@ def result_line(i: int) -> dict[str, Any]:
     return dict(base, unixTime=1717430400 + i // 50, columns=dict(base["columns"], pid=str(i)))
 
 
+ENROLL_SECRET = "bench-only-enroll-secret"  # noqa: S105 - a throwaway database's secret
+
+
 def enroll(client: Client) -> str:
-    EnrollSecret.objects.create(name="bench", secret="bench-secret")
-    request = dict(VECTORS["enroll"]["request_macos"], enroll_secret="bench-secret")
+    EnrollSecret.objects.create(name="bench", secret=ENROLL_SECRET)
+    request = dict(VECTORS["enroll"]["request_macos"], enroll_secret=ENROLL_SECRET)
     reply = client.post("/api/osquery/enroll", json.dumps(request), content_type="application/json").json()
     return str(reply["node_key"])
 
@@ -132,7 +135,8 @@ def main() -> None:
     from tests.collector.syslog_ng import SyslogNg
 
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    get_redis().delete(*get_redis().keys("fleetweb:*") or ["-"])
+    for key in get_redis().scan_iter("fleetweb:*"):
+        get_redis().delete(key)
     result: dict[str, Any] = {}
     scratch = Path(tempfile.mkdtemp(prefix="fleetweb-bench-"))
     syslog = SyslogNg(scratch)
@@ -145,14 +149,18 @@ def main() -> None:
         keep = list(LogBatch.objects.order_by("id").values_list("id", flat=True)[:10])
         LogBatch.objects.exclude(id__in=keep).delete()
         result["forward_events"] = sum(LogBatch.objects.values_list("line_count", flat=True))
-        targets = {
+        targets: dict[str, dict[str, Any]] = {
             "http": {"url": receivers["ndjson"].url},
             "http_gzip": {"url": receivers["ndjson"].url, "gzip": True},
             "splunk_hec": {"url": receivers["hec"].url, "secret": "t"},
             "elasticsearch": {"url": receivers["bulk"].url},
             "syslog_tcp": {"syslog_host": "127.0.0.1", "syslog_port": syslog.tcp, "syslog_transport": "tcp"},
-            "syslog_tls": {"syslog_host": "127.0.0.1", "syslog_port": syslog.tls, "syslog_transport": "tls",
-                           "tls_ca_file": syslog.ca_file},
+            "syslog_tls": {
+                "syslog_host": "127.0.0.1",
+                "syslog_port": syslog.tls,
+                "syslog_transport": "tls",
+                "tls_ca_file": syslog.ca_file,
+            },
             "file": {"file_path": str(scratch / "events.jsonl")},
         }
         rates = {}
@@ -166,7 +174,7 @@ def main() -> None:
             receiver.close()
         connection.creation.destroy_test_db(connection.settings_dict["NAME"].removeprefix("test_"), verbosity=0)
     fragment = json.dumps({"collector": result}, indent=2)
-    print(fragment)
+    sys.stdout.write(fragment + "\n")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(fragment + "\n")

@@ -108,15 +108,53 @@ def _outbox_rows(
 
 @transaction.atomic
 def log_batch_forward(*, batch_id: int) -> dict[int, int]:
-    """Parse one stored batch and queue its events; returns events queued per destination id.
-    Idempotent: a batch already processed (or being processed by another worker) is skipped."""
-    batch = LogBatch.objects.select_for_update(skip_locked=True).filter(pk=batch_id, processed_at__isnull=True).first()
-    if batch is None:
+    """Parse a stored batch, and any earlier unparsed batch of the same host first, and queue
+    their events; returns events queued per destination id. Idempotent: processed batches are
+    skipped.
+
+    Earlier batches of the host are locked in id order, so two workers never queue one host's
+    events out of order (the second waits for the first and then finds those batches done).
+    """
+    head = LogBatch.objects.filter(pk=batch_id).values("host_id", "processed_at").first()
+    if head is None or head["processed_at"] is not None:
         return {}
+    ids = [batch_id]
+    if head["host_id"] is not None:
+        ids = list(
+            LogBatch.objects.filter(host_id=head["host_id"], id__lte=batch_id, processed_at__isnull=True)
+            .order_by("id")
+            .values_list("id", flat=True)[:500]
+        )
+    # Lock by primary key: a range lock on the host's rows would also block intake's next INSERT.
+    batches = list(LogBatch.objects.select_for_update().filter(id__in=ids, processed_at__isnull=True).order_by("id"))
+    if not batches:
+        return {}
+    context = _ForwardContext(
+        packs=frozenset(Pack.objects.values_list("name", flat=True)),
+        delimiters=fleet_setting("PACK_DELIMITERS"),
+        destinations=list(Destination.objects.filter(enabled=True)),
+    )
+    queued: dict[int, int] = {}
+    for batch in batches:
+        for destination_id, count in _forward_one(batch, context).items():
+            queued[destination_id] = queued.get(destination_id, 0) + count
+    for destination_id, count in queued.items():
+        if count:
+            transaction.on_commit(lambda d=destination_id: schedule_delivery(d))  # type: ignore[misc]
+    return queued
+
+
+@dataclass
+class _ForwardContext:
+    packs: frozenset[str]
+    delimiters: str
+    destinations: list[Destination]
+
+
+def _forward_one(batch: LogBatch, context: _ForwardContext) -> dict[int, int]:
     lines = log_batch_lines(batch)
-    packs = frozenset(Pack.objects.values_list("name", flat=True))
-    delimiters: str = fleet_setting("PACK_DELIMITERS")
-    destinations = [d for d in Destination.objects.filter(enabled=True) if d.wants(batch.log_type)]
+    packs, delimiters = context.packs, context.delimiters
+    destinations = [d for d in context.destinations if d.wants(batch.log_type)]
     queued: dict[int, int] = {}
     if destinations:
         rows_events = parse_batch(batch.pk, batch.log_type, lines, packs, delimiters)
@@ -145,9 +183,6 @@ def log_batch_forward(*, batch_id: int) -> dict[int, int]:
             reports.status_lines_store(host_id=batch.host_id, lines=lines)
     batch.processed_at = timezone.now()
     batch.save(update_fields=["processed_at"])
-    for destination_id, count in queued.items():
-        if count:
-            transaction.on_commit(lambda d=destination_id: schedule_delivery(d))  # type: ignore[misc]
     return queued
 
 
@@ -352,4 +387,9 @@ def batches_to_forward(stale_seconds: int) -> list[int]:
 
 
 def destinations_with_pending() -> list[int]:
-    return list(OutboxEvent.objects.filter(state=PENDING).values_list("destination_id", flat=True).distinct())
+    """Enabled destinations with at least one pending event (one indexed probe each)."""
+    return [
+        destination_id
+        for destination_id in Destination.objects.filter(enabled=True).values_list("id", flat=True)
+        if OutboxEvent.objects.filter(destination_id=destination_id, state=PENDING).exists()
+    ]

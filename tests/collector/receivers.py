@@ -188,7 +188,8 @@ class Receiver:
             raise ContractError(404, {"text": "The requested URL was not found on this server.", "code": 404})
         text = body.decode()
         decoder = json.JSONDecoder()
-        position, envelopes = 0, []
+        position = 0
+        envelopes: list[dict[str, Any]] = []
         while position < len(text):
             while position < len(text) and text[position] in " \t\r\n":
                 position += 1
