@@ -107,3 +107,16 @@ def test_hec_refusals_are_permanent_and_busy_is_retried(receivers):
     hec.scripted = [503]
     busy = send(Destination(kind="splunk_hec", url=hec.url, secret="t", hec_index="main"), [event()])
     assert "code 9" in busy.retry[1]
+
+
+@pytest.mark.parametrize("mode", ["ndjson", "hec", "bulk"])
+def test_too_large_batches_are_split_and_an_oversize_event_dead_letters(receivers, mode):
+    receiver = receivers(mode, max_bytes=700, auth=None)
+    kind = {"ndjson": "http", "hec": "splunk_hec", "bulk": "elasticsearch"}[mode]
+    events = [event(i, body=b'{"event_id":"e%d","pad":"%s"}' % (i, b"x" * 100)) for i in range(1, 9)]
+    events.append(event(9, body=b'{"event_id":"e9","pad":"%s"}' % (b"y" * 900)))
+    result = send(Destination(kind=kind, url=receiver.url, secret="t"), events)
+    assert sorted(result.delivered) == list(range(1, 9))
+    assert list(result.failed) == [9] and "413" in result.failed[9]
+    assert sorted(receiver.event_ids()) == sorted(f"e{i}" for i in range(1, 9))
+    assert {status for status, _ in receiver.refused} == {413}
