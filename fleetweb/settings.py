@@ -152,6 +152,8 @@ FLEET: dict[str, Any] = {
     "TLS_CERT_PATH": env.str("FLEET_TLS_CERT_PATH", default=str(BASE_DIR / "var" / "tls" / "server.crt")),
     # Log intake and forwarding (collector app).
     "LOG_MAX_LINES": env.int("FLEET_LOG_MAX_LINES", default=100_000),
+    # Per-host intake limit; over it the agent is told to retry later (0 = no limit).
+    "INTAKE_LINES_PER_MINUTE": env.int("FLEET_INTAKE_LINES_PER_MINUTE", default=0),
     # Characters osquery may use as --pack_delimiter; "/" is its default.
     "PACK_DELIMITERS": env.str("FLEET_PACK_DELIMITERS", default="/_"),
     "REPORT_MAX_ROWS": env.int("FLEET_REPORT_MAX_ROWS", default=1000),

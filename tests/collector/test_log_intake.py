@@ -56,3 +56,18 @@ def test_bad_bodies_get_precise_errors(enrolled_mac, body, message):
 def test_empty_batch_is_acknowledged_without_a_row(enrolled_mac):
     assert enrolled_mac.call("log", {"log_type": "result", "data": []}) == {}
     assert not LogBatch.objects.exists()
+
+
+def test_intake_rate_limit_says_retry_and_loses_nothing(enrolled_mac, settings, monkeypatch):
+    from collector.services import logs
+
+    settings.FLEET = dict(settings.FLEET, INTAKE_LINES_PER_MINUTE=25)
+    monkeypatch.setattr(logs, "_current_minute", lambda: 28623840)  # one minute throughout
+    lines = [result_line("q", 1717430400, i) for i in range(10)]
+    assert enrolled_mac.call("log", {"log_type": "result", "data": lines}) == {}
+    assert enrolled_mac.call("log", {"log_type": "result", "data": lines}) == {}
+    status, reply = enrolled_mac.post("log", {"node_key": enrolled_mac.node_key, "log_type": "result", "data": lines})
+    assert status == 429 and "rate limited" in reply["error"] and "retry" in reply["error"]
+    # The refused lines were not counted: 5 more still fit this minute.
+    assert enrolled_mac.call("log", {"log_type": "result", "data": lines[:5]}) == {}
+    assert sum(LogBatch.objects.values_list("line_count", flat=True)) == 25
