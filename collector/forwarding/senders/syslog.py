@@ -13,6 +13,8 @@ from typing import Any
 from .base import Outgoing, Sender, SendResult
 
 SD_ID = "fleetweb@32473"
+# The largest UDP payload over IPv4; a bigger datagram cannot be sent at all.
+UDP_MAX_PAYLOAD = 65507
 # osquery status severities (0 INFO .. 3 FATAL) to syslog severities.
 _STATUS_TO_SYSLOG = {0: 6, 1: 4, 2: 3, 3: 2}
 
@@ -65,12 +67,15 @@ class SyslogSender(Sender):
         d = self.destination
         result = SendResult()
         frames: list[tuple[Outgoing, bytes]] = []
+        limit = d.syslog_max_message_bytes
+        if d.syslog_transport == "udp":
+            limit = min(limit, UDP_MAX_PAYLOAD)
         for event in events:
             message = format_message(event, app_name=d.syslog_app_name, facility=d.syslog_facility)
-            if len(message) > d.syslog_max_message_bytes:
+            if len(message) > limit:
                 # A receiver drops an oversize frame and closes the connection, losing the rest
                 # of the batch: refuse it here, visibly, instead.
-                result.failed[event.id] = f"message is {len(message)} bytes; the limit is {d.syslog_max_message_bytes}"
+                result.failed[event.id] = f"message is {len(message)} bytes; the limit is {limit}"
                 continue
             frames.append((event, message))
         if not frames:
