@@ -21,10 +21,8 @@ import orjson
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from redis.exceptions import LockError
 
 from fleetweb.conf import fleet_setting
-from fleetweb.redis import get_redis
 from queries.models import Pack
 
 from ..forwarding import shape
@@ -33,6 +31,7 @@ from ..forwarding.parse import Event, parse_batch, raw_events, split_query_name
 from ..forwarding.senders import Outgoing, SendResult, sender_for
 from ..models import Destination, LogBatch, OutboxEvent
 from . import reports
+from .delivery_lock import DeliveryLock
 from .logs import log_batch_lines
 from .throttle import throttle_apply
 
@@ -288,7 +287,7 @@ def destination_deliver(*, destination_id: int, flush: bool = False) -> Delivery
     budget runs out. `flush` sends a partial batch without waiting for batch_max_wait_seconds."""
     report = DeliveryReport()
     lock_seconds: int = fleet_setting("DELIVERY_LOCK_SECONDS")
-    lock = get_redis().lock(f"fleetweb:collector:deliver:{destination_id}", timeout=lock_seconds, blocking=False)
+    lock = DeliveryLock(destination_id, lock_seconds)
     if not lock.acquire():
         report.locked = True
         return report
@@ -322,14 +321,13 @@ def destination_deliver(*, destination_id: int, flush: bool = False) -> Delivery
             if time.monotonic() > deadline:
                 report.next_run_in = 0.0
                 break
-            lock.extend(lock_seconds, replace_ttl=True)
+            if not lock.extend():
+                log.warning("delivery lock for destination %s expired during delivery", destination_id)
+                break
     finally:
         if sender is not None:
             sender.close()
-        try:
-            lock.release()
-        except LockError:
-            log.warning("delivery lock for destination %s expired during delivery", destination_id)
+        lock.release()
     return report
 
 
