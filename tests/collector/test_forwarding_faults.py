@@ -243,3 +243,24 @@ def test_events_of_a_host_arrive_in_order(enrolled_mac, receivers):
         OutboxEvent.objects.filter(destination=destination).order_by("id").values_list("batch_id", flat=True)
     )
     assert batches == sorted(batches), "events are queued in the order the host sent its batches"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_throttled_siem_down_and_back_sent_equals_received_plus_drops(enrolled_mac, receivers):
+    from collector.models import ThrottleDrop
+
+    siem = receivers("bulk")
+    destination = make_destination("elastic", "elasticsearch", url=siem.url, throttle_limit=2, throttle_key="query",
+                                   throttle_interval_seconds=3600, batch_max_events=8)
+    siem.scripted = [503, 503, 502]
+    feed_everything(enrolled_mac)
+    forward_all()
+    for _ in range(3):
+        clear_backoff()
+        assert destination_deliver(destination_id=destination.pk, flush=True).retrying == 8
+    clear_backoff()
+    deliver_all()
+    drops = sum(ThrottleDrop.objects.filter(destination=destination).values_list("count", flat=True))
+    assert drops > 0
+    assert len(siem.events) + drops == TOTAL
+    assert not siem.duplicates() and max(siem.bulk_attempts.values()) == 1
