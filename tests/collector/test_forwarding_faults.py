@@ -250,8 +250,15 @@ def test_throttled_siem_down_and_back_sent_equals_received_plus_drops(enrolled_m
     from collector.models import ThrottleDrop
 
     siem = receivers("bulk")
-    destination = make_destination("elastic", "elasticsearch", url=siem.url, throttle_limit=2, throttle_key="query",
-                                   throttle_interval_seconds=3600, batch_max_events=8)
+    destination = make_destination(
+        "elastic",
+        "elasticsearch",
+        url=siem.url,
+        throttle_limit=2,
+        throttle_key="query",
+        throttle_interval_seconds=3600,
+        batch_max_events=8,
+    )
     siem.scripted = [503, 503, 502]
     feed_everything(enrolled_mac)
     forward_all()
