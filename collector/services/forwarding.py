@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from ..forwarding.parse import Event, parse_batch, raw_events, split_query_name
 from ..forwarding.senders import Outgoing, SendResult, sender_for
 from ..models import Destination, LogBatch, OutboxEvent
 from . import reports
+from .bulk import insert_rows
 from .delivery_lock import DeliveryLock
 from .logs import log_batch_lines
 from .throttle import throttle_apply
@@ -105,6 +106,51 @@ def _outbox_rows(
     return rows
 
 
+_OUTBOX_COLUMNS = [
+    "destination_id",
+    "event_id",
+    "batch_id",
+    "host_id",
+    "log_type",
+    "query_name",
+    "hostname",
+    "severity",
+    "event_time",
+    "body",
+    "size",
+    "state",
+    "attempts",
+    "last_error",
+    "created_at",
+]
+
+
+def _insert_outbox(rows: list[OutboxEvent]) -> None:
+    """Queue the rows, skipping events already queued (a re-run after a crash)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    values = [
+        (
+            r.destination_id,
+            r.event_id,
+            r.batch_id,
+            r.host_id,
+            r.log_type,
+            r.query_name,
+            r.hostname,
+            r.severity,
+            r.event_time,
+            r.body,
+            r.size,
+            r.state,
+            r.attempts,
+            r.last_error,
+            adapt(r.created_at),
+        )
+        for r in rows
+    ]
+    insert_rows(OutboxEvent, _OUTBOX_COLUMNS, values, ignore=True)
+
+
 @transaction.atomic
 def log_batch_forward(*, batch_id: int) -> dict[int, int]:
     """Parse a stored batch, and any earlier unparsed batch of the same host first, and queue
@@ -174,7 +220,7 @@ def _forward_one(batch: LogBatch, context: _ForwardContext) -> dict[int, int]:
             rows = _outbox_rows(destination, batch, events, inventory)
             queued[destination.pk] = len(rows)
             outbox.extend(rows)
-        OutboxEvent.objects.bulk_create(outbox, batch_size=1000, ignore_conflicts=True)
+        _insert_outbox(outbox)
     if batch.host_id:
         if batch.log_type == LogBatch.LogType.RESULT:
             reports.query_reports_store(host_id=batch.host_id, lines=lines, packs=packs, delimiters=delimiters)
