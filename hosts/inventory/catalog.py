@@ -63,9 +63,10 @@ CATALOG: tuple[DetailQuery, ...] = (
         "WHERE device_id = 'C:' LIMIT 1;",
         ("windows",),
     ),
+    # `type` exists only in the Windows users table.
     DetailQuery(
         "users",
-        "SELECT uid, username, description, directory, shell, type FROM users "
+        "SELECT uid, username, description, directory, shell FROM users "
         "WHERE shell NOT LIKE '%/false' AND shell NOT LIKE '%/nologin';",
         UNIX,
     ),
@@ -82,7 +83,7 @@ CATALOG: tuple[DetailQuery, ...] = (
     ),
     DetailQuery(
         "software_homebrew",
-        "SELECT name, version, 'homebrew_packages' AS source, '' AS bundle_identifier, prefix AS install_path "
+        "SELECT name, version, 'homebrew_packages' AS source, '' AS bundle_identifier, path AS install_path "
         "FROM homebrew_packages;",
         ("darwin",),
         _has_table("homebrew_packages"),

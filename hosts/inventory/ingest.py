@@ -90,8 +90,7 @@ def ingest_details(host_id: int, results: dict[str, list[dict[str, str]]]) -> di
             for field in ("hostname", "uuid"):
                 if first.get(field):
                     host_fields[field] = _text(first[field])
-            if serial.strip().lower() not in _JUNK_SERIALS:
-                host_fields["hardware_serial"] = serial
+            host_fields["hardware_serial"] = "" if serial.strip().lower() in _JUNK_SERIALS else serial
             details.cpu_type = _text(first.get("cpu_type"), 64)
             details.cpu_brand = _text(first.get("cpu_brand"))
             details.cpu_physical_cores = _int(first.get("cpu_physical_cores"))
