@@ -197,9 +197,8 @@ def _csv_cell(value: Any) -> str:
 
 
 class CampaignExportView(APIView):
-    def get(self, request: Request, campaign_id: int) -> HttpResponse:
+    def get(self, request: Request, campaign_id: int, fmt: str) -> HttpResponse:
         campaign = _campaign_for(request, campaign_id)
-        fmt = request.query_params.get("format", "json")
         results = live.campaign_results_since(campaign, 0)
         if fmt == "json":
             body = orjson.dumps({"campaign": campaign_json(campaign), "results": results})
