@@ -37,7 +37,10 @@ def _check_in_interval(distributed_interval: int | None, config_refresh: int | N
 
 
 def status_from(
-    last_seen: datetime | None, now: datetime, distributed_interval: int | None = None, config_refresh: int | None = None
+    last_seen: datetime | None,
+    now: datetime,
+    distributed_interval: int | None = None,
+    config_refresh: int | None = None,
 ) -> HostStatus:
     if last_seen is None:
         return HostStatus.OFFLINE

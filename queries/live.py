@@ -205,7 +205,12 @@ def campaign_stop(campaign: Campaign, *, user: Any = None, status: str = Campaig
             activity_record(actor=user, action="live_query_stopped", details={"campaign_id": campaign.pk})
     campaign.status = status
     campaign_id = campaign.pk
-    transaction.on_commit(lambda: (_unpublish(campaign_id, unanswered), _announce_end(campaign_id, status)))
+
+    def cleanup() -> None:
+        _unpublish(campaign_id, unanswered)
+        _announce_end(campaign_id, status)
+
+    transaction.on_commit(cleanup)
     return True
 
 
@@ -439,9 +444,7 @@ def host_query_sync(*, host: Host, sql: str, timeout: float | None = None, user:
     host's online/offline status and `error` says why no rows came back."""
     timeout = float(fleet_setting("LIVE_QUERY_SYNC_TIMEOUT") if timeout is None else timeout)
     online = host_statuses([host], timezone.now()).get(host.pk, HostStatus.OFFLINE)
-    campaign = campaign_launch(
-        sql=sql, targets={"hosts": [host.pk]}, user=user, ttl=int(timeout) + 60
-    )
+    campaign = campaign_launch(sql=sql, targets={"hosts": [host.pk]}, user=user, ttl=int(timeout) + 60)
     reply: dict[str, Any] = {"host_id": host.pk, "query": sql, "status": online.value, "rows": [], "error": None}
     deadline = time.monotonic() + timeout
     results: list[dict[str, Any]] = []

@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -176,12 +178,10 @@ def campaign_event_stream(campaign: Campaign, offset: int) -> Iterator[bytes]:
 class CampaignStreamView(APIView):
     renderer_classes = [JSONRenderer, EventStreamRenderer]
 
-    def get(self, request: Request, campaign_id: int) -> HttpResponse:
+    def get(self, request: Request, campaign_id: int) -> HttpResponseBase:
         campaign = _campaign_for(request, campaign_id)
         try:
-            offset = _int_param(
-                request.headers.get("Last-Event-ID") or request.query_params.get("offset"), "offset", 0
-            )
+            offset = _int_param(request.headers.get("Last-Event-ID") or request.query_params.get("offset"), "offset", 0)
         except ValueError as exc:
             return _error(str(exc))
         response = StreamingHttpResponse(campaign_event_stream(campaign, offset), content_type="text/event-stream")
@@ -249,7 +249,9 @@ def _host_by(host_id: int | None, identifier: str | None) -> Host:
     if host_id is not None:
         return get_object_or_404(Host, pk=host_id)
     ids, _ = hosts_by_identifiers([identifier or ""])
-    return get_object_or_404(Host, pk=min(ids)) if ids else get_object_or_404(Host, pk=0)
+    if not ids:
+        raise Http404("no host has this hostname, UUID, serial or identifier")
+    return Host.objects.get(pk=min(ids))
 
 
 class HostQueryView(APIView):
@@ -283,8 +285,6 @@ class HostRefetchView(APIView):
 class HostStatusView(APIView):
     def get(self, request: Request, host_id: int) -> Response:
         _require(can_read(request.user))
-        from django.utils import timezone
-
         host = get_object_or_404(Host, pk=host_id)
         now = timezone.now()
         return Response(
@@ -298,7 +298,7 @@ class HostStatusView(APIView):
 
 
 class CarveDownloadView(APIView):
-    def get(self, request: Request, carve_id: int) -> HttpResponse:
+    def get(self, request: Request, carve_id: int) -> HttpResponseBase:
         _require(can_run_live_queries(request.user))
         session = get_object_or_404(CarveSession, pk=carve_id)
         problem = carve_downloadable(session)

@@ -150,8 +150,5 @@ def policy_results_store(*, host_id: int, answers: dict[int, bool | None]) -> No
     now = timezone.now()
     PolicyResult.objects.filter(host_id=host_id, policy_id__in=live).delete()
     PolicyResult.objects.bulk_create(
-        [
-            PolicyResult(policy_id=pid, host_id=host_id, passes=answers[pid], updated_at=now)
-            for pid in sorted(live)
-        ]
+        [PolicyResult(policy_id=pid, host_id=host_id, passes=answers[pid], updated_at=now) for pid in sorted(live)]
     )

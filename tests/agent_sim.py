@@ -54,7 +54,7 @@ class SimAgent:
         for row in rows:
             cols = list(row)
             self.db.execute(
-                f'INSERT INTO "{name}" ({", ".join(repr(c) for c in cols)}) VALUES ({", ".join("?" * len(cols))})',
+                f'INSERT INTO "{name}" ({", ".join(repr(c) for c in cols)}) VALUES ({", ".join("?" * len(cols))})',  # noqa: S608
                 [row[c] for c in cols],
             )
 
@@ -213,12 +213,34 @@ def mac_tables(index: int = 0) -> tuple[dict[str, Any], dict[str, list[dict[str,
             }
         ],
         "users": [
-            {"uid": "501", "username": "jane", "description": "Jane Appleseed", "directory": "/Users/jane", "shell": "/bin/zsh"},
-            {"uid": "-2", "username": "nobody", "description": "Unprivileged User", "directory": "/var/empty", "shell": "/usr/bin/false"},
+            {
+                "uid": "501",
+                "username": "jane",
+                "description": "Jane Appleseed",
+                "directory": "/Users/jane",
+                "shell": "/bin/zsh",
+            },
+            {
+                "uid": "-2",
+                "username": "nobody",
+                "description": "Unprivileged User",
+                "directory": "/var/empty",
+                "shell": "/usr/bin/false",
+            },
         ],
         "apps": [
-            {"name": "Safari.app", "bundle_short_version": "17.5", "bundle_identifier": "com.apple.Safari", "path": "/Applications/Safari.app"},
-            {"name": "Slack.app", "bundle_short_version": "4.38.125", "bundle_identifier": "com.tinyspeck.slackmacgap", "path": "/Applications/Slack.app"},
+            {
+                "name": "Safari.app",
+                "bundle_short_version": "17.5",
+                "bundle_identifier": "com.apple.Safari",
+                "path": "/Applications/Safari.app",
+            },
+            {
+                "name": "Slack.app",
+                "bundle_short_version": "4.38.125",
+                "bundle_identifier": "com.tinyspeck.slackmacgap",
+                "path": "/Applications/Slack.app",
+            },
         ],
         "homebrew_packages": [{"name": "jq", "version": "1.7.1", "path": "/opt/homebrew/Cellar/jq/1.7.1"}],
         "disk_encryption": [sample["disk_encryption"]],
@@ -276,8 +298,20 @@ def ubuntu_tables(index: int = 0) -> tuple[dict[str, Any], dict[str, list[dict[s
         ],
         "users": [
             {"uid": "0", "username": "root", "description": "root", "directory": "/root", "shell": "/bin/bash"},
-            {"uid": "1000", "username": "ci", "description": "CI runner", "directory": "/home/ci", "shell": "/bin/bash"},
-            {"uid": "33", "username": "www-data", "description": "www-data", "directory": "/var/www", "shell": "/usr/sbin/nologin"},
+            {
+                "uid": "1000",
+                "username": "ci",
+                "description": "CI runner",
+                "directory": "/home/ci",
+                "shell": "/bin/bash",
+            },
+            {
+                "uid": "33",
+                "username": "www-data",
+                "description": "www-data",
+                "directory": "/var/www",
+                "shell": "/usr/sbin/nologin",
+            },
         ],
         "deb_packages": [
             {"name": "openssl", "version": "3.0.2-0ubuntu1.15", "arch": "amd64"},
@@ -316,7 +350,13 @@ def windows_tables(index: int = 0) -> tuple[dict[str, Any], dict[str, list[dict[
         "codename": "Microsoft Windows 11 Enterprise",
         "arch": "64-bit",
     }
-    osquery_info = {"version": "5.23.1", "config_hash": "", "config_valid": "0", "build_platform": "windows", "uuid": uuid}
+    osquery_info = {
+        "version": "5.23.1",
+        "config_hash": "",
+        "config_valid": "0",
+        "build_platform": "windows",
+        "uuid": uuid,
+    }
     request = {
         "enroll_secret": vectors_data()["enroll"]["request_macos"]["enroll_secret"],
         "host_identifier": uuid,
@@ -328,7 +368,10 @@ def windows_tables(index: int = 0) -> tuple[dict[str, Any], dict[str, list[dict[
         "osquery_info": [osquery_info],
         "system_info": [system_info],
         "uptime": [{"total_seconds": "3600"}],
-        "osquery_flags": [{"name": "distributed_interval", "value": "60"}, {"name": "config_tls_refresh", "value": "60"}],
+        "osquery_flags": [
+            {"name": "distributed_interval", "value": "60"},
+            {"name": "config_tls_refresh", "value": "60"},
+        ],
         "interface_addresses": [
             {"interface": "1", "address": "127.0.0.1", "mask": "255.0.0.0"},
             {"interface": "12", "address": f"10.8.0.{10 + index % 200}", "mask": "255.255.255.0"},
@@ -339,16 +382,47 @@ def windows_tables(index: int = 0) -> tuple[dict[str, Any], dict[str, list[dict[
         ],
         "routes": [{"destination": "0.0.0.0", "netmask": "0", "gateway": "10.8.0.1", "interface": "12"}],
         "logical_drives": [
-            {"device_id": "C:", "type": "Local Disk", "free_space": "123456789012", "size": "511101108224", "file_system": "NTFS"}
+            {
+                "device_id": "C:",
+                "type": "Local Disk",
+                "free_space": "123456789012",
+                "size": "511101108224",
+                "file_system": "NTFS",
+            }
         ],
         "bitlocker_info": [{"drive_letter": "C:", "protection_status": "1", "encryption_method": "XTS_AES_128"}],
         "users": [
-            {"uid": "500", "username": "Administrator", "description": "Built-in account", "directory": "", "shell": "C:\\Windows\\system32\\cmd.exe", "type": "local"},
-            {"uid": "1001", "username": "alex", "description": "", "directory": "C:\\Users\\alex", "shell": "C:\\Windows\\system32\\cmd.exe", "type": "local"},
-            {"uid": "1105", "username": "CORP\\svc", "description": "", "directory": "", "shell": "", "type": "roaming"},
+            {
+                "uid": "500",
+                "username": "Administrator",
+                "description": "Built-in account",
+                "directory": "",
+                "shell": "C:\\Windows\\system32\\cmd.exe",
+                "type": "local",
+            },
+            {
+                "uid": "1001",
+                "username": "alex",
+                "description": "",
+                "directory": "C:\\Users\\alex",
+                "shell": "C:\\Windows\\system32\\cmd.exe",
+                "type": "local",
+            },
+            {
+                "uid": "1105",
+                "username": "CORP\\svc",
+                "description": "",
+                "directory": "",
+                "shell": "",
+                "type": "roaming",
+            },
         ],
         "programs": [
-            {"name": "Google Chrome", "version": "125.0.6422.142", "install_location": "C:\\Program Files\\Google\\Chrome\\Application"},
+            {
+                "name": "Google Chrome",
+                "version": "125.0.6422.142",
+                "install_location": "C:\\Program Files\\Google\\Chrome\\Application",
+            },
             {"name": "osquery", "version": "5.23.1", "install_location": "C:\\Program Files\\osquery"},
         ],
         "osquery_schedule": _schedule_rows(),

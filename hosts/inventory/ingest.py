@@ -15,7 +15,17 @@ from ..models import Host
 from .models import HostDetails, HostInterface, HostQueryStat, HostSoftware, HostUser
 
 # Serials some vendors ship in firmware instead of a real one; storing them would merge hosts.
-_JUNK_SERIALS = {"", "0", "-1", "default", "default string", "none", "not specified", "to be filled by o.e.m.", "0123456789"}
+_JUNK_SERIALS = {
+    "",
+    "0",
+    "-1",
+    "default",
+    "default string",
+    "none",
+    "not specified",
+    "to be filled by o.e.m.",
+    "0123456789",
+}
 _SOFTWARE = ("software_macos", "software_homebrew", "software_deb", "software_rpm", "software_windows")
 
 
@@ -78,7 +88,8 @@ def ingest_details(host_id: int, results: dict[str, list[dict[str, str]]]) -> di
             )
         elif name == "osquery_info" and first:
             host_fields.update(
-                osquery_version=_text(first.get("version"), 64), config_hash_reported=_text(first.get("config_hash"), 40)
+                osquery_version=_text(first.get("version"), 64),
+                config_hash_reported=_text(first.get("config_hash"), 40),
             )
         elif name == "system_info" and first:
             serial = _text(first.get("hardware_serial"))

@@ -60,7 +60,9 @@ def details_results(node: NodeHost, results: list[QueryResult]) -> None:
 
 def _refresh_node_cache(node: NodeHost, fields: dict) -> None:
     # The node cache carries hostname and osquery version; keep it in step with what was reported.
-    changed = {k: v for k, v in fields.items() if k in ("hostname", "uuid", "osquery_version") and getattr(node, k) != v}
+    changed = {
+        k: v for k, v in fields.items() if k in ("hostname", "uuid", "osquery_version") and getattr(node, k) != v
+    }
     if not changed:
         return
     key_hash = Host.objects.filter(pk=node.id).values_list("node_key_hash", flat=True).first()

@@ -180,7 +180,7 @@ def test_long_poll_waits_for_the_next_result(client, enroll_secret):
 def test_stop_on_demand_and_export(client, enroll_secret):
     agents = sim_fleet(client, 3)
     _settle(agents)
-    agents[0].table("osquery_info", [{"version": "=HYPERLINK(\"http://x\")", "build_platform": "darwin"}])
+    agents[0].table("osquery_info", [{"version": '=HYPERLINK("http://x")', "build_platform": "darwin"}])
     api = _admin_client()
     campaign_id = _launch(api, sql=SQL, targets={"hosts": [agents[0].enroll_request["host_identifier"]]})["id"]
     agents[0].checkin()
@@ -226,7 +226,10 @@ def test_bad_requests_get_precise_errors(client, enroll_secret):
         ({"sql": "", "targets": {"all": True}}, "query SQL is empty"),
         ({"sql": SQL, "targets": {"labels": ["nope"]}}, "unknown label(s): nope"),
         ({"sql": SQL, "targets": {"hosts": ["ghost"]}}, "unknown host(s): ghost"),
-        ({"sql": SQL, "targets": {"platforms": ["beos"]}}, "unknown platform(s): beos; use darwin, linux, windows, other"),
+        (
+            {"sql": SQL, "targets": {"platforms": ["beos"]}},
+            "unknown platform(s): beos; use darwin, linux, windows, other",
+        ),
         ({"sql": SQL, "targets": {"teams": [1]}}, "unknown target kind(s): teams"),
         ({"sql": SQL, "targets": []}, "targets must be an object with hosts, labels, platforms or all"),
         ({"sql": SQL, "targets": {}}, "no hosts targeted"),

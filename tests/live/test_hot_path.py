@@ -60,7 +60,9 @@ def test_write_is_bounded(steady, django_capture_on_commit_callbacks):
         campaign_launch(sql="SELECT * FROM apps;", targets={"all": True})
     host_refetch(host=Host.objects.get())
     work = steady.api.call("distributed/read")
-    assert {"fleetweb_label_", "fleetweb_policy_", "fleetweb_live_"} <= {q.rsplit("_", 1)[0] + "_" for q in work["queries"]}
+    assert {"fleetweb_label_", "fleetweb_policy_", "fleetweb_live_"} <= {
+        q.rsplit("_", 1)[0] + "_" for q in work["queries"]
+    }
     assert len(work["queries"]) >= 18
     with CaptureQueriesContext(connection) as ctx:
         _write_answers(steady, work)

@@ -110,7 +110,9 @@ def test_policies_pass_fail_unknown(fleet, django_capture_on_commit_callbacks):
 @pytest.mark.django_db
 def test_policy_platform_filter_and_live_targets(fleet, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        policy = Policy.objects.create(name="sip on", sql="SELECT 1 FROM sip_config WHERE enabled = 1;", platform="darwin")
+        policy = Policy.objects.create(
+            name="sip on", sql="SELECT 1 FROM sip_config WHERE enabled = 1;", platform="darwin"
+        )
     _recheck(fleet, django_capture_on_commit_callbacks)
     assert policy_counts(policy) == {"policy_id": policy.pk, "passing": 2, "failing": 0, "unknown": 0}
     with django_capture_on_commit_callbacks(execute=True):

@@ -67,9 +67,15 @@ def test_sync_query_times_out_and_cleans_up(client, enroll_secret):
     (agent,) = sim_fleet(client, 1)
     agent.checkin()
     host = Host.objects.get()
-    reply = _api().post(
-        f"/api/v1/fleetweb/hosts/{host.pk}/query", {"query": "SELECT 1;", "timeout": 1}, content_type="application/json"
-    ).json()
+    reply = (
+        _api()
+        .post(
+            f"/api/v1/fleetweb/hosts/{host.pk}/query",
+            {"query": "SELECT 1;", "timeout": 1},
+            content_type="application/json",
+        )
+        .json()
+    )
     assert reply["rows"] == [] and reply["error"] == "timeout waiting for results after 1 s"
     assert Campaign.objects.get().status == "expired"
     # The host is no longer asked for the abandoned query.
@@ -85,9 +91,15 @@ def test_sync_query_reports_the_agents_error(client, enroll_secret):
     loop = threading.Thread(target=_agent_loop, args=(agent, stop))
     loop.start()
     try:
-        reply = _api().post(
-            f"/api/v1/fleetweb/hosts/{host.pk}/query", {"query": "SELECT * FROM nope;"}, content_type="application/json"
-        ).json()
+        reply = (
+            _api()
+            .post(
+                f"/api/v1/fleetweb/hosts/{host.pk}/query",
+                {"query": "SELECT * FROM nope;"},
+                content_type="application/json",
+            )
+            .json()
+        )
     finally:
         stop.set()
         loop.join(timeout=30)
@@ -105,4 +117,9 @@ def test_sync_query_bad_input(client, enroll_secret):
     assert api.post(
         f"/api/v1/fleetweb/hosts/{host.pk}/query", {"query": "SELECT 1", "timeout": "x"}, "application/json"
     ).json() == {"error": "timeout must be a number of seconds"}
-    assert api.post("/api/v1/fleetweb/hosts/identifier/nobody/query", {"query": "SELECT 1"}, "application/json").status_code == 404
+    assert (
+        api.post(
+            "/api/v1/fleetweb/hosts/identifier/nobody/query", {"query": "SELECT 1"}, "application/json"
+        ).status_code
+        == 404
+    )
