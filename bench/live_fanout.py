@@ -135,6 +135,10 @@ def run(count: int) -> dict:
         assert reply.json() == {}, reply.content
     watcher.join(timeout=120)
     last_host = hosts[-1][0]
+    if last_host not in visible_at:
+        raise SystemExit(
+            f"only {len(visible_at)} of {count} results became visible; is another process using this Redis DB?"
+        )
     finished = max(visible_at.values())
     campaign.refresh_from_db()
     _cleanup_redis([h for h, _ in hosts], campaign.pk)

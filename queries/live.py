@@ -158,11 +158,18 @@ def _publish(campaign_id: int, sql: str, discovery: str, host_ids: list[int], tt
     pipe.set(_left_key(campaign_id), len(host_ids), ex=keep + RESULTS_GRACE_SECONDS)
     for host_id in host_ids:
         pipe.hset(pending_key(host_id), query_id, sql)
-        pipe.expire(pending_key(host_id), keep)
+        _extend_expiry(pipe, pending_key(host_id), keep)
         if discovery:
             pipe.hset(_discovery_key(host_id), query_id, discovery)
-            pipe.expire(_discovery_key(host_id), keep)
+            _extend_expiry(pipe, _discovery_key(host_id), keep)
     pipe.execute()
+
+
+def _extend_expiry(pipe: Any, key: str, seconds: int) -> None:
+    # A short campaign must not cut short the expiry of a longer one pending in the same hash:
+    # NX sets a first expiry, GT only ever lengthens it.
+    pipe.expire(key, seconds, nx=True)
+    pipe.expire(key, seconds, gt=True)
 
 
 def _unpublish(campaign_id: int, host_ids: Iterable[int]) -> None:
