@@ -255,3 +255,17 @@ def test_permissions(client, enroll_secret):
     admin = _admin_client()
     campaign_id = _launch(admin, sql=SQL, targets={"all": True})["id"]
     assert api.get(f"/api/v1/fleetweb/campaigns/{campaign_id}").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_task_expires_overdue_campaigns(client, enroll_secret):
+    from queries.tasks import campaign_expire_task
+
+    agents = sim_fleet(client, 2)
+    _settle(agents)
+    launched = _launch(_admin_client(), sql=SQL, targets={"all": True}, ttl=600)
+    assert campaign_expire_task.delay().get() == 0
+    Campaign.objects.filter(pk=launched["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert campaign_expire_task.delay().get() == 1
+    assert Campaign.objects.get(pk=launched["id"]).status == "expired"
+    assert not any(q.startswith("fleetweb_live_") for q in agents[0].checkin()["queries"])

@@ -118,3 +118,22 @@ def test_policy_platform_filter_and_live_targets(fleet, django_capture_on_commit
     with django_capture_on_commit_callbacks(execute=True):
         campaign = campaign_launch(sql="SELECT 1;", targets={"labels": ["Ubuntu 22"], "hosts": [_host(fleet[0]).pk]})
     assert campaign.target_count == 3
+
+
+@pytest.mark.django_db
+def test_policy_and_query_cost_reports_over_http(fleet, django_capture_on_commit_callbacks):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    fleet[1].table("disk_encryption", [{"name": "/dev/mapper/ubuntu--vg-root", "encrypted": "0"}])
+    _recheck(fleet, django_capture_on_commit_callbacks)
+    api = Client()
+    api.force_login(get_user_model().objects.create_user(username="viewer", password="x" * 12))
+    policy = Policy.objects.get(name="disk encrypted")
+    report = api.get(f"/api/v1/fleetweb/policies/{policy.pk}").json()
+    failing = _host(fleet[1])
+    assert (report["passing"], report["failing"], report["unknown"]) == (3, 1, 2)
+    assert report["failing_hosts"] == [{"host_id": failing.pk, "hostname": failing.hostname}]
+    costs = api.get("/api/v1/fleetweb/query-performance").json()["queries"]
+    assert costs[0]["name"] == "pack/it-compliance/file_hashes" and costs[0]["denylisted_hosts"] == 4
+    assert api.get("/api/v1/fleetweb/policies/9999").status_code == 404
