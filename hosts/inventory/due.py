@@ -49,3 +49,8 @@ def due_now(host_ids: list[int], categories: tuple[str, ...] = ("details", "labe
         pipe.hset(_key(host_id), mapping=dict.fromkeys(categories, 0))
         pipe.expire(_key(host_id), _KEEP_SECONDS)
     pipe.execute()
+
+
+def due_reset(host_id: int) -> None:
+    """Forget when the host was last asked: it is treated as never asked (and accelerated)."""
+    get_redis().delete(_key(host_id))

@@ -145,3 +145,15 @@ def test_status_uses_reported_intervals(client, enroll_secret):
     assert host_status(host, now + timezone.timedelta(days=31)) == HostStatus.MISSING
     get_redis().hset("lastseen", str(host.pk), int(time.time()))
     assert host_status(host, timezone.now()) == HostStatus.ONLINE  # unflushed check-ins count
+
+
+@pytest.mark.django_db
+def test_reenroll_asks_vitals_again(client, enroll_secret, django_capture_on_commit_callbacks):
+    agent = _enrolled(client, ubuntu_tables)
+    agent.checkin()
+    assert not _detail_ids(agent.checkin())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "node_key" in agent.enroll()  # reinstalled agent, same hardware
+    again = agent.checkin()
+    assert _detail_ids(again) and again["accelerate"] == 60
+    assert Host.objects.count() == 1
