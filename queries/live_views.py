@@ -159,7 +159,8 @@ def campaign_event_stream(campaign: Campaign, offset: int) -> Iterator[bytes]:
     """results, progress whenever it changes, and a final `end` once the campaign ended and every
     result was sent. Comments keep idle connections alive through proxies."""
     yield b"retry: 2000\n\n"
-    last_progress: dict[str, Any] | None = None
+    last_progress = live.campaign_progress(campaign)
+    yield _sse("progress", last_progress)
     while True:
         results, state = live.campaign_wait(campaign, offset, STREAM_HEARTBEAT_SECONDS)
         for result in results:
