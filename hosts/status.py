@@ -16,6 +16,7 @@ from enum import StrEnum
 from fleetweb.conf import fleet_setting
 from fleetweb.redis import get_redis
 
+from . import presence
 from .models import Host
 
 ONLINE_BUFFER = timedelta(seconds=60)
@@ -56,7 +57,7 @@ def host_last_seen(hosts: Iterable[Host]) -> dict[int, datetime | None]:
     hosts = list(hosts)
     if not hosts:
         return {}
-    pending = get_redis().hmget("lastseen", [str(h.pk) for h in hosts])
+    pending = get_redis().hmget(presence.HASH, [str(h.pk) for h in hosts])
     seen: dict[int, datetime | None] = {}
     for host, ts in zip(hosts, pending, strict=True):
         candidates = [d for d in (host.last_seen_at, datetime.fromtimestamp(int(ts), tz=UTC) if ts else None) if d]

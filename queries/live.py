@@ -3,8 +3,8 @@
 Redis carries everything the agents' check-ins touch. The pending hash is read in the same round
 trip that resolves the agent's node key (hosts.checkin), so a steady-state distributed/read costs
 no SQL and no extra Redis call:
-- `dq:<host>` hash, query id -> SQL, for every campaign the host still owes an answer;
-- `dqd:<host>` hash, query id -> discovery SQL, for campaigns launched with one;
+- `dq:<host>` hash, query id -> SQL, for every campaign the host still owes an answer, and
+  `d:<query id>` -> discovery SQL for campaigns launched with one (same hash: same round trip);
 - `dqs:<host>` hash, query id -> how many times the query was handed out (discovery bookkeeping).
 
 Each answer is stored on its CampaignHost row and appended to `lq:<id>:res`, a Redis list read by
@@ -59,8 +59,8 @@ def pending_key(host_id: int) -> str:
     return PENDING_KEY.format(host_id=host_id)
 
 
-def _discovery_key(host_id: int) -> str:
-    return f"dqd:{host_id}"
+def _discovery_field(query_id: str) -> str:
+    return f"d:{query_id}"
 
 
 def _deliveries_key(host_id: int) -> str:
@@ -170,8 +170,7 @@ def _publish(campaign_id: int, sql: str, discovery: str, host_ids: list[int], tt
         pipe.hset(pending_key(host_id), query_id, sql)
         _extend_expiry(pipe, pending_key(host_id), keep)
         if discovery:
-            pipe.hset(_discovery_key(host_id), query_id, discovery)
-            _extend_expiry(pipe, _discovery_key(host_id), keep)
+            pipe.hset(pending_key(host_id), _discovery_field(query_id), discovery)
     pipe.execute()
 
 
@@ -186,8 +185,7 @@ def _unpublish(campaign_id: int, host_ids: Iterable[int]) -> None:
     query_id = campaign_query_id(campaign_id)
     pipe = get_redis().pipeline(transaction=False)
     for host_id in host_ids:
-        pipe.hdel(pending_key(host_id), query_id)
-        pipe.hdel(_discovery_key(host_id), query_id)
+        pipe.hdel(pending_key(host_id), query_id, _discovery_field(query_id))
         pipe.hdel(_deliveries_key(host_id), query_id)
     pipe.execute()
 
@@ -255,9 +253,9 @@ def _complete(campaign_id: int) -> None:
 def live_work(node: NodeHost, now: float, pending: dict[bytes, bytes]) -> ReadWork:
     if not pending:
         return ReadWork()
-    discovery = get_redis().hgetall(_discovery_key(node.id))
-    queries = {k.decode(): v.decode() for k, v in pending.items()}
-    discovery_sql = {k.decode(): v.decode() for k, v in discovery.items() if k in pending}
+    fields = {k.decode(): v.decode() for k, v in pending.items()}
+    queries = {k: v for k, v in fields.items() if not k.startswith("d:")}
+    discovery_sql = {k: fields[_discovery_field(k)] for k in queries if _discovery_field(k) in fields}
     if discovery_sql:
         kept = _count_discovery_deliveries(node, discovery_sql)
         for query_id in discovery_sql.keys() - kept.keys():
@@ -346,8 +344,7 @@ def _publish_answer(
     complete the campaign when this was the last host. Runs once the answer is committed."""
     query_id = campaign_query_id(campaign_id)
     pipe = get_redis().pipeline(transaction=False)
-    pipe.hdel(pending_key(node.id), query_id)
-    pipe.hdel(_discovery_key(node.id), query_id)
+    pipe.hdel(pending_key(node.id), query_id, _discovery_field(query_id))
     pipe.hdel(_deliveries_key(node.id), query_id)
     if first or late:
         event = {

@@ -17,10 +17,10 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from collector.distributed import QueryResult, ReadWork, register_read_provider, register_write_handler
+from collector.distributed import QueryResult, ReadWork, register_prefetched_read_provider, register_write_handler
 from fleetweb.conf import fleet_setting
 from fleetweb.redis import get_redis
-from hosts.inventory.due import INFLIGHT_SECONDS, due_set, due_times, jitter_seconds
+from hosts.inventory.due import DUE_KEY, INFLIGHT_SECONDS, due_from, due_set, jitter_seconds
 from hosts.node_cache import NodeHost
 
 from .agent_config import config_generation_bump
@@ -79,9 +79,9 @@ def _applies(platforms: str, node: NodeHost) -> bool:
     return not wanted or node.platform in wanted
 
 
-@register_read_provider
-def membership_work(node: NodeHost, now: float) -> ReadWork:
-    labels_due, policies_due = due_times(node.id, ("labels", "policies"))
+@register_prefetched_read_provider(("hash", DUE_KEY))
+def membership_work(node: NodeHost, now: float, due_hash: dict[bytes, bytes]) -> ReadWork:
+    labels_due, policies_due = due_from(due_hash, "labels"), due_from(due_hash, "policies")
     want_labels = labels_due is None or labels_due <= now
     want_policies = policies_due is None or policies_due <= now
     if not want_labels and not want_policies:

@@ -22,11 +22,30 @@ def steady(settings, client, enroll_secret, django_capture_on_commit_callbacks):
 
 
 @pytest.mark.django_db
-def test_steady_state_read_does_no_sql(steady, django_assert_num_queries):
+def test_steady_state_read_does_no_sql(steady, django_assert_num_queries, monkeypatch):
+    from redis.client import Pipeline, Redis
+
+    calls = []
+    command, execute = Redis.execute_command, Pipeline.execute
+
+    def counted_command(self, *args, **kwargs):
+        if not isinstance(self, Pipeline):
+            calls.append(args[0])
+        return command(self, *args, **kwargs)
+
+    def counted_execute(self, *args, **kwargs):
+        calls.append("pipeline")
+        return execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(Redis, "execute_command", counted_command)
+    monkeypatch.setattr(Pipeline, "execute", counted_execute)
     for _ in range(3):
+        calls.clear()
         with django_assert_num_queries(0):
             reply = steady.api.call("distributed/read")
         assert reply == {"queries": {}}
+        # Live queries, vitals, labels and policies all answered from the check-in's one round trip.
+        assert len(calls) == 1, calls
 
 
 @pytest.mark.django_db
