@@ -269,3 +269,36 @@ def test_beat_task_expires_overdue_campaigns(client, enroll_secret):
     assert campaign_expire_task.delay().get() == 1
     assert Campaign.objects.get(pk=launched["id"]).status == "expired"
     assert not any(q.startswith("fleetweb_live_") for q in agents[0].checkin()["queries"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_filtered_host_that_answers_late_is_counted(client, enroll_secret):
+    (agent,) = sim_fleet(client, 1)
+    _settle([agent])
+    agent.discovery_false.add(DISCOVERY)
+    api = _admin_client()
+    campaign_id = _launch(api, sql=SQL, discovery=DISCOVERY, targets={"all": True})["id"]
+    for _ in range(3):
+        agent.checkin()
+    campaign = Campaign.objects.get(pk=campaign_id)
+    assert campaign.status == "completed"
+    assert campaign_progress(campaign)["filtered"] == 1
+    # A write that was held back (failed and retried by the agent) still lands.
+    query_id = f"fleetweb_live_{campaign_id}"
+    assert (
+        agent.api.call("distributed/write", {"queries": {query_id: [{"version": "5.23.1"}]}, "statuses": {query_id: 0}})
+        == {}
+    )
+    progress = campaign_progress(campaign)
+    assert (progress["filtered"], progress["succeeded"]) == (0, 1)
+    assert [r["status"] for r in campaign_results_since(campaign, 0)] == ["filtered", "succeeded"]
+
+
+@pytest.mark.django_db
+def test_stream_rejects_a_bad_offset(client, enroll_secret, django_capture_on_commit_callbacks):
+    sim_fleet(client, 1)
+    api = _admin_client()
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_id = _launch(api, sql=SQL, targets={"all": True})["id"]
+    response = api.get(f"/api/v1/fleetweb/campaigns/{campaign_id}/stream", headers={"Last-Event-ID": "abc"})
+    assert (response.status_code, response.json()) == (400, {"error": "offset must be a non-negative integer"})
