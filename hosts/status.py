@@ -86,3 +86,14 @@ def host_status(host: Host, now: datetime) -> HostStatus:
 
 def host_is_new(host: Host, now: datetime) -> bool:
     return now - host.enrolled_at < NEW_FOR
+
+
+def host_status_summary(now: datetime, hosts: Iterable[Host] | None = None) -> dict[str, int]:
+    """Counts for a dashboard: online, offline, missing (each host in exactly one), plus new."""
+    hosts = list(Host.objects.all() if hosts is None else hosts)
+    counts = dict.fromkeys((s.value for s in HostStatus), 0)
+    for status in host_statuses(hosts, now).values():
+        counts[status.value] += 1
+    counts["new"] = sum(1 for h in hosts if host_is_new(h, now))
+    counts["total"] = len(hosts)
+    return counts

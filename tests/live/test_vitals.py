@@ -157,3 +157,18 @@ def test_reenroll_asks_vitals_again(client, enroll_secret, django_capture_on_com
     again = agent.checkin()
     assert _detail_ids(again) and again["accelerate"] == 60
     assert Host.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_status_summary(client, enroll_secret):
+    from hosts.status import host_status_summary
+
+    for i, maker in enumerate((mac_tables, ubuntu_tables, windows_tables)):
+        _enrolled(client, maker, i)
+    now = timezone.now()
+    mac, linux, win = (Host.objects.get(platform=p) for p in ("darwin", "linux", "windows"))
+    Host.objects.filter(pk=linux.pk).update(last_seen_at=now - timezone.timedelta(hours=1))
+    Host.objects.filter(pk=win.pk).update(
+        last_seen_at=now - timezone.timedelta(days=40), enrolled_at=now - timezone.timedelta(days=90)
+    )
+    assert host_status_summary(now) == {"online": 1, "offline": 1, "missing": 1, "new": 2, "total": 3}
