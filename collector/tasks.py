@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 from fleetweb.conf import fleet_setting
 
 from .services import forwarding, retention
+from .services.carves import carve_expire
 from .services.logs import on_batch_stored
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,12 @@ def destination_deliver_task(destination_id: int, flush: bool = False) -> None:
     # next run to the sweep instead of looping.
     if report.next_run_in is not None and not settings.CELERY_TASK_ALWAYS_EAGER:
         destination_deliver_task.apply_async((destination_id,), countdown=max(0.0, report.next_run_in))
+
+
+@shared_task(ignore_result=True)
+def carve_expire_task() -> int:
+    """Delete carved archives older than CARVE_RETENTION_DAYS."""
+    return carve_expire()
 
 
 @shared_task
