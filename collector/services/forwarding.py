@@ -81,10 +81,11 @@ def _outbox_rows(
     rows = []
     for event in passed:
         doc = shape.document(event, raw=destination.shape == Destination.Shape.RAW)
+        if destination.enrich and inventory is not None:
+            # A copy per event: drop and mask rules may also apply to host fields.
+            doc["host"] = dict(inventory)
         shape.drop_fields(doc, destination.drop_fields or [])
         shape.mask_fields(doc, destination.mask_fields or [])
-        if destination.enrich and inventory is not None:
-            doc["host"] = inventory
         body = orjson.dumps(doc, option=orjson.OPT_NON_STR_KEYS)
         severity = doc.get("severity")
         rows.append(
