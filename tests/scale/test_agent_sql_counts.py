@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from collector.models import LogBatch
 from hosts.models import Host
 from queries.agent_config import config_generation_bump
 from queries.live import campaign_launch, campaign_query_id
@@ -19,6 +20,17 @@ from queries.live import campaign_launch, campaign_query_id
 def _lines(vectors, n: int) -> list[dict]:
     line = vectors["logger"]["result_event_format_first_run"]["data"][0]
     return [dict(line, counter=i) for i in range(n)]
+
+
+@pytest.fixture
+def dispatched(monkeypatch) -> list[int]:
+    """Batches handed to forwarding. Tests run Celery tasks inline; in production forwarding runs
+    in a worker after the reply, so its SQL is not the request's and is recorded here instead."""
+    from collector.services import logs
+
+    seen: list[int] = []
+    monkeypatch.setattr(logs, "_on_stored", [seen.append])
+    return seen
 
 
 def _data_statements(statements: list[str]) -> list[str]:
@@ -66,7 +78,7 @@ def test_config_served_from_cache_until_something_changes(enrolled_mac, django_a
 
 
 @pytest.mark.django_db(transaction=True)
-def test_log_intake_sql_is_constant_per_batch(enrolled_mac, vectors):
+def test_log_intake_sql_is_constant_per_batch(enrolled_mac, vectors, dispatched):
     enrolled_mac.call("distributed/read")  # warm the node cache
     counts = {}
     for n in (1, 10, 500):
@@ -77,10 +89,12 @@ def test_log_intake_sql_is_constant_per_batch(enrolled_mac, vectors):
         assert len(data) == 1 and data[0].startswith("INSERT INTO `collector_logbatch`"), statements
         assert statements[-1] == "COMMIT" or len(statements) == 1, statements
     assert counts[1] == counts[10] == counts[500], counts
+    # Each stored batch went to forwarding once, after its commit.
+    assert dispatched == list(LogBatch.objects.order_by("id").values_list("id", flat=True))
 
 
 @pytest.mark.django_db(transaction=True)
-def test_gzip_log_costs_the_same_sql(enrolled_mac, vectors):
+def test_gzip_log_costs_the_same_sql(enrolled_mac, vectors, dispatched):
     enrolled_mac.call("distributed/read")
     body = json.dumps({"node_key": enrolled_mac.node_key, "log_type": "status", "data": _lines(vectors, 50)})
     with CaptureQueriesContext(connection) as ctx:
