@@ -135,6 +135,47 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _sim_argv(
+    base_url: str, hosts: int, duration: float, ramp: float, warmup: float, rows: int, out: Path
+) -> list[str]:
+    return [
+        str(BIN / "fleetweb-sim"), "run", "--url", base_url, "--secret", ENROLL_SECRET, "--hosts", str(hosts),
+        "--duration", str(duration), "--ramp", str(ramp), "--drain", "20", "--platforms", "darwin",
+        "--rows", str(rows), "--processes", "2", "--run-id", "bench", "--warmup", str(warmup),
+        "--state-file", str(VAR / "sim-state.json"), "--json-out", str(out),
+    ]  # fmt: skip
+
+
+def run_onboarding(stack: Stack, app: Service, base_url: str, hosts: int, rows: int = 3) -> dict[str, Any]:
+    """Bring `hosts` new hosts in: enroll, first config, and the vitals, label and policy queries
+    a new host is asked at once. The server CPU of all of it, per host, is what each host's hourly
+    refresh costs at most (the refresh skips enroll and the first config render)."""
+    out_path = VAR / "sim-onboarding.json"
+    before = snapshot(stack, app)
+    proc = subprocess.Popen(
+        _sim_argv(base_url, hosts, duration=40, ramp=10, warmup=0, rows=rows, out=out_path),
+        stdout=subprocess.DEVNULL,
+        stderr=open(VAR / "sim.log", "ab"),  # noqa: SIM115
+    )
+    proc.wait(timeout=300)
+    d = delta(before, snapshot(stack, app))
+    sim = orjson.loads(Path(out_path).read_bytes())
+    return {
+        "hosts": hosts,
+        "app_cpu_ms_per_host": round(1000 * d["app_cpu_s"] / hosts, 3),
+        "mariadb_cpu_ms_per_host": round(1000 * d["mariadb_cpu_s"] / hosts, 3),
+        "redis_cpu_ms_per_host": round(1000 * d["redis_cpu_s"] / hosts, 3),
+        "celery_cpu_ms_per_host": round(1000 * d["celery_cpu_s"] / hosts, 3),
+        "sql_per_host": round(d["sql"] / hosts, 2),
+        "requests": sim["all"]["requests"],
+        "errors": sim["all"]["errors"],
+        "distributed_queries_answered": sim["counters"].get("distributed_queries_answered", 0),
+        "latency": {
+            k: {m: v[m] for m in ("requests", "errors", "p50_ms", "p99_ms")} for k, v in sim["endpoints"].items()
+        },
+    }
+
+
 def run_workload(
     stack: Stack,
     app: Service,
@@ -145,19 +186,13 @@ def run_workload(
     ramp: float,
     live_query: Any,
     rows: int = 3,
-    processes: int = 2,
 ) -> dict[str, Any]:
     """The full agent workload for `hosts` hosts: CPU measured over `window` seconds of steady
     state after the agents have started; one live query on all hosts a third of the way in."""
     out_path = VAR / f"sim-{hosts}.json"
     settle = 5.0
     duration = ramp + settle + window + 2
-    argv = [
-        str(BIN / "fleetweb-sim"), "run", "--url", base_url, "--secret", ENROLL_SECRET, "--hosts", str(hosts),
-        "--duration", str(duration), "--ramp", str(ramp), "--drain", "20", "--platforms", "darwin",
-        "--rows", str(rows), "--processes", str(processes), "--run-id", "bench", "--warmup", str(ramp + settle),
-        "--state-file", str(VAR / "sim-state.json"), "--json-out", str(out_path),
-    ]  # fmt: skip
+    argv = _sim_argv(base_url, hosts, duration=duration, ramp=ramp, warmup=ramp + settle, rows=rows, out=out_path)
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(VAR / "sim.log", "ab"))  # noqa: SIM115
     time.sleep(ramp + settle)
     before = snapshot(stack, app)
