@@ -194,15 +194,19 @@ def run_workload(
     duration = ramp + settle + window + 2
     argv = _sim_argv(base_url, hosts, duration=duration, ramp=ramp, warmup=ramp + settle, rows=rows, out=out_path)
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(VAR / "sim.log", "ab"))  # noqa: SIM115
-    time.sleep(ramp + settle)
-    before = snapshot(stack, app)
-    time.sleep(window / 3)
-    live_query()
-    time.sleep(window - window / 3)
-    d = delta(before, snapshot(stack, app))
-    # The machine is shared: how busy it was tells how far to trust the latencies.
-    load_1min = os.getloadavg()[0]
-    proc.wait(timeout=duration + 120)
+    try:
+        time.sleep(ramp + settle)
+        before = snapshot(stack, app)
+        time.sleep(window / 3)
+        live_query()
+        time.sleep(window - window / 3)
+        d = delta(before, snapshot(stack, app))
+        # The machine is shared: how busy it was tells how far to trust the latencies.
+        load_1min = os.getloadavg()[0]
+        proc.wait(timeout=duration + 120)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
     sim = orjson.loads(Path(out_path).read_bytes())
     per_s = {k: d[k] / d["wall_s"] for k in ("app_cpu_s", "mariadb_cpu_s", "redis_cpu_s", "celery_cpu_s")}
     return {
