@@ -15,6 +15,7 @@ from collector.models import LogBatch
 from hosts.models import Host
 from queries.agent_config import config_generation_bump
 from queries.live import campaign_launch, campaign_query_id
+from queries.models import Pack
 
 
 def _lines(vectors, n: int) -> list[dict]:
@@ -117,3 +118,38 @@ def test_live_query_answer_sql_is_constant(enrolled_mac):
         counts.append(len(_data_statements(statements)))
     assert counts[0] == counts[1], counts
     assert counts[0] <= 2, counts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_label_change_on_one_host_leaves_the_fleets_configs_cached(
+    client, enrolled_mac, vectors, django_assert_num_queries
+):
+    from tests.conftest import AgentClient
+
+    from queries.models import Label
+
+    other = AgentClient(client)
+    assert "node_key" in other.enroll(vectors["enroll"]["request_linux_minimal"])
+    label = Label.objects.create(name="Apple silicon", sql="SELECT 1 FROM system_info WHERE cpu_type = 'arm64e';")
+    pack = Pack.objects.create(name="arm-only")
+    pack.target_labels.add(label)
+    for agent in (enrolled_mac, other):
+        agent.call("config")
+        with django_assert_num_queries(0):
+            agent.call("config")
+    mac_id = Host.objects.get(platform="darwin").id
+    # The mac answers the label query with a row: it becomes a member, through the write handler.
+    query_id = f"fleetweb_label_{label.id}"
+    reply = enrolled_mac.call("distributed/write", {"queries": {query_id: [{"1": "1"}]}, "statuses": {query_id: 0}})
+    assert reply == {}
+    assert list(label.hosts.values_list("id", flat=True)) == [mac_id]
+    with django_assert_num_queries(0):
+        other.call("config")  # still cached: its packs cannot have changed
+    changed, config, _ = _count(enrolled_mac, "config")
+    assert changed > 0 and "arm-only" in config.get("packs", {})
+    # Leaving the label through the ORM (an operator edit) also drops only that host's cache.
+    label.hosts.through.objects.filter(host_id=mac_id).delete()
+    with django_assert_num_queries(0):
+        other.call("config")
+    _, config, _ = _count(enrolled_mac, "config")
+    assert "arm-only" not in config.get("packs", {})
