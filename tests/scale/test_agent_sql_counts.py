@@ -124,9 +124,8 @@ def test_live_query_answer_sql_is_constant(enrolled_mac):
 def test_label_change_on_one_host_leaves_the_fleets_configs_cached(
     client, enrolled_mac, vectors, django_assert_num_queries
 ):
-    from tests.conftest import AgentClient
-
     from queries.models import Label
+    from tests.conftest import AgentClient
 
     other = AgentClient(client)
     assert "node_key" in other.enroll(vectors["enroll"]["request_linux_minimal"])
