@@ -193,7 +193,8 @@ def main() -> int:
         sim = subprocess.Popen(
             [str(BIN / "fleetweb-sim"), "run", "--url", f"https://127.0.0.1:{AGENT_LISTEN}", "--ca", str(cert),
              "--secret", ENROLL_SECRET, "--hosts", str(HOSTS), "--duration", str(DURATION), "--ramp", "10",
-             "--drain", "40", "--logger-tls-period", "5", "--rows", "5", "--run-id", "cluster", "--json-out", str(out)],
+             "--drain", "40", "--warmup", "0", "--logger-tls-period", "5", "--rows", "5", "--run-id", "cluster",
+             "--json-out", str(out)],
             stdout=open(CLUSTER / "sim.out", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
         )  # fmt: skip
         time.sleep(KILL_AT / 2)
