@@ -154,6 +154,11 @@ FLEET: dict[str, Any] = {
     # one-host "run and wait" call waits (Fleet's FLEET_LIVE_QUERY_REST_PERIOD).
     "LIVE_QUERY_TTL": env.int("FLEET_LIVE_QUERY_TTL", default=600),
     "LIVE_QUERY_SYNC_TIMEOUT": env.int("FLEET_LIVE_QUERY_SYNC_TIMEOUT", default=25),
+    # Each waiting caller holds a server thread: the longest wait a caller may ask for, and how
+    # long one event stream stays open before the client reconnects (EventSource and the CLI
+    # resume from Last-Event-ID, so nothing is missed).
+    "LIVE_QUERY_SYNC_MAX_TIMEOUT": env.int("FLEET_LIVE_QUERY_SYNC_MAX_TIMEOUT", default=120),
+    "LIVE_QUERY_STREAM_MAX_SECONDS": env.int("FLEET_LIVE_QUERY_STREAM_MAX_SECONDS", default=60),
     # How often hosts are asked their vitals, labels and policies, plus up to MAX_JITTER_PERCENT
     # of the interval so hosts spread out.
     "DETAIL_UPDATE_INTERVAL": env.int("FLEET_DETAIL_UPDATE_INTERVAL", default=3600),

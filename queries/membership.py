@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from collector.distributed import QueryResult, ReadWork, register_prefetched_read_provider, register_write_handler
 from fleetweb.conf import fleet_setting
-from fleetweb.redis import get_redis
+from fleetweb.redis import generation_bump, generation_key, get_redis
 from hosts.inventory.due import DUE_KEY, INFLIGHT_SECONDS, due_from, due_set, jitter_seconds
 from hosts.node_cache import NodeHost
 
@@ -28,14 +28,14 @@ from .models import Label, LabelMembership, Policy, PolicyResult
 
 LABEL_PREFIX = "fleetweb_label"
 POLICY_PREFIX = "fleetweb_policy"
-GENERATION_KEY = "lp:gen"
+GENERATION_KEY = generation_key("lp:gen")
 _LIST_SECONDS = 24 * 3600
 
 log = logging.getLogger(__name__)
 
 
 def membership_generation_bump(**_: Any) -> None:
-    transaction.on_commit(lambda: get_redis().incr(GENERATION_KEY))
+    transaction.on_commit(lambda: generation_bump(GENERATION_KEY))
 
 
 def connect() -> None:

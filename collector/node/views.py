@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from collector import distributed
 from collector.services import carves, logs
+from fleetweb.redis import embedded_sync
 from hosts.checkin import Prefetch, node_checkin
 from hosts.node_cache import NodeHost
 from hosts.services import EnrollBusy, EnrollError, host_enroll
@@ -58,6 +59,7 @@ class NodeView(View):
             node = None
             self.prefetched = []
             if self.requires_node:
+                embedded_sync()
                 checkin = node_checkin(node_key_from(request, payload), self.prefetch())
                 if checkin is None:
                     return json_reply({"node_invalid": True, "error": "invalid node key"}, 401)
