@@ -129,7 +129,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # One INFO line per SIEM request is noise; failures are recorded on the destination.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # One line per task run drowns the embedded server's log (beat runs every few seconds).
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
 
 # fleetweb's own knobs. Read them through fleetweb.conf.fleet_setting().

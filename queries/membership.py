@@ -79,13 +79,19 @@ def _applies(platforms: str, node: NodeHost) -> bool:
     return not wanted or node.platform in wanted
 
 
-@register_prefetched_read_provider(("hash", DUE_KEY))
-def membership_work(node: NodeHost, now: float, due_hash: dict[bytes, bytes]) -> ReadWork:
+@register_prefetched_read_provider((("hash", DUE_KEY), ("get", GENERATION_KEY)))
+def membership_work(node: NodeHost, now: float, state: list[Any]) -> ReadWork:
+    due_hash, generation = state[0], (state[1] or b"0")
+    # Labels and policies changed since this host was last asked: ask again now rather than at
+    # the next interval, so a new label fills in within one check-in.
+    changed = due_hash.get(b"lp_gen", b"0") != generation
     labels_due, policies_due = due_from(due_hash, "labels"), due_from(due_hash, "policies")
-    want_labels = labels_due is None or labels_due <= now
-    want_policies = policies_due is None or policies_due <= now
+    want_labels = changed or labels_due is None or labels_due <= now
+    want_policies = changed or policies_due is None or policies_due <= now
     if not want_labels and not want_policies:
         return ReadWork()
+    if changed:
+        due_set(node.id, "lp_gen", int(generation))
     lists = query_lists()
     work = ReadWork()
     for category, prefix, wanted in (("labels", LABEL_PREFIX, want_labels), ("policies", POLICY_PREFIX, want_policies)):
