@@ -35,10 +35,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "hosts",
     "queries",
     "collector",
     "accounts",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -110,8 +113,30 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.BearerTokenAuthentication",
+        "api.auth.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.CanRead"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.errors.fleet_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "fleetweb REST API",
+    "DESCRIPTION": "Fleet-compatible REST API under /api/v1/fleet/. Differences from Fleet are listed in docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "PREPROCESSING_HOOKS": ["api.schema.drop_aliases"],
 }
 
 LOGGING = {
@@ -140,5 +165,14 @@ FLEET: dict[str, Any] = {
     "AGENT_DISTRIBUTED_INTERVAL": env.int("FLEET_AGENT_DISTRIBUTED_INTERVAL", default=10),
     "AGENT_LOGGER_TLS_PERIOD": env.int("FLEET_AGENT_LOGGER_TLS_PERIOD", default=10),
     "TLS_HOSTNAME": env.str("FLEET_TLS_HOSTNAME", default="localhost:8443"),
+    # REST API sessions (login tokens) last this long; API-only users' tokens do not expire.
+    "SESSION_SECONDS": env.int("FLEET_SESSION_SECONDS", default=5 * 24 * 3600),
+    # Brute-force protection: attempts per minute per client address (and per account for login).
+    "LOGIN_RATE_LIMIT": env.int("FLEET_LOGIN_RATE_LIMIT", default=10),
+    "ENROLL_RATE_LIMIT": env.int("FLEET_ENROLL_RATE_LIMIT", default=600),
+    "ENROLL_FAILURE_RATE_LIMIT": env.int("FLEET_ENROLL_FAILURE_RATE_LIMIT", default=30),
+    "TRUST_X_FORWARDED_FOR": env.bool("FLEET_TRUST_X_FORWARDED_FOR", default=False),
+    # How long the synchronous host query endpoint waits for the agent to answer.
+    "LIVE_QUERY_REST_PERIOD": env.int("FLEET_LIVE_QUERY_REST_PERIOD", default=25),
     "TLS_CERT_PATH": env.str("FLEET_TLS_CERT_PATH", default=str(BASE_DIR / "var" / "tls" / "server.crt")),
 }

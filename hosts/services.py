@@ -159,3 +159,29 @@ def host_delete(*, host: Host) -> None:
     old_hash = host.node_key_hash
     host.delete()
     transaction.on_commit(lambda: node_host_forget(old_hash))
+
+
+@transaction.atomic
+def enroll_secrets_replace(*, secrets: list[dict[str, str]]) -> list[EnrollSecret]:
+    """Make `secrets` the active enroll secrets (Fleet's enroll_secret spec replaces the list).
+
+    Secrets left out are revoked, not deleted: hosts enrolled with them keep working and keep
+    their link to the secret's name; only new enrolls with them are refused.
+    """
+    wanted = {item["secret"]: item.get("name", "") for item in secrets}
+    kept: list[EnrollSecret] = []
+    for value, name in wanted.items():
+        row = EnrollSecret.objects.filter(secret=value).first()
+        if row is None:
+            base = name or f"secret-{hmac.new(b'name', value.encode(), 'sha256').hexdigest()[:8]}"
+            unique, n = base, 1
+            while EnrollSecret.objects.filter(name=unique).exists():
+                n += 1
+                unique = f"{base}-{n}"
+            row = EnrollSecret.objects.create(name=unique, secret=value)
+        elif not row.is_active:
+            row.is_active = True
+            row.save(update_fields=["is_active"])
+        kept.append(row)
+    EnrollSecret.objects.filter(is_active=True).exclude(secret__in=list(wanted)).update(is_active=False)
+    return kept

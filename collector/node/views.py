@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views import View
 from redis.exceptions import RedisError
 
+from accounts import ratelimit
 from collector import distributed
 from collector.services import carves, logs
 from hosts import presence
@@ -73,6 +74,9 @@ class EnrollView(NodeView):
     requires_node = False
 
     def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
+        wait = ratelimit.enroll_wait(request)
+        if wait:
+            return error_reply(f"too many enroll attempts from this address; retry in {wait} s", 429)
         secret = payload.get("enroll_secret", "")
         identifier = payload.get("host_identifier", "")
         details = payload.get("host_details") or {}
@@ -93,6 +97,7 @@ class EnrollView(NodeView):
                 host_details=details,
             )
         except EnrollError as exc:
+            ratelimit.enroll_failed(request)
             return json_reply({"node_invalid": True, "error": str(exc)}, 401)
         return json_reply({"node_key": node_key})
 
