@@ -223,7 +223,7 @@ class SessionDetailView(ApiView):
     def _token(self, request: Request, session_id: int) -> ApiToken:
         token = get_object_or_404(ApiToken, pk=session_id)
         if token.user_id != request.user.pk and not is_admin(request.user):
-            raise ApiError(f"no session with id {session_id}", status_code=404)
+            self.permission_denied(request, "only admins can see other users' sessions")
         return token
 
     @extend_schema(operation_id="sessions_get", responses=responses(wrapped("SessionGet", "session", SessionSerializer)))
