@@ -25,6 +25,10 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-embedded-" + str(BASE_DIR)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Agents reach the server by the name in their --tls_hostname; accept it.
+_tls_host = env.str("FLEET_TLS_HOSTNAME", default="localhost:8443").rsplit(":", 1)[0]
+if _tls_host not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(_tls_host)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [

@@ -1,7 +1,8 @@
 """Live queries: launch a campaign, hand it to hosts on distributed/read, store their answers.
 
-Pending work sits in Redis, one hash per host (`dq:<host_id>`, query id -> SQL), so the agents'
-frequent distributed/read costs one HGETALL and no SQL. A query stays pending until the host
+Pending work sits in Redis, one hash per host (`dq:<host_id>`, query id -> SQL), read in the same
+round trip that resolves the agent's node key (hosts.checkin), so the agents' frequent
+distributed/read costs no SQL and no extra Redis call. A query stays pending until the host
 answers or the campaign ends; an agent that restarts before answering is simply asked again.
 """
 
@@ -11,17 +12,18 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from collector.distributed import QueryResult, ReadWork, register_read_provider, register_write_handler
+from collector.distributed import QueryResult, ReadWork, register_prefetched_read_provider, register_write_handler
 from fleetweb.redis import get_redis
 from hosts.node_cache import NodeHost
 
 from .models import Campaign, CampaignHost
 
 PREFIX = "fleetweb_live"
+PENDING_KEY = "dq:{host_id}"
 
 
 def pending_key(host_id: int) -> str:
-    return f"dq:{host_id}"
+    return PENDING_KEY.format(host_id=host_id)
 
 
 def campaign_query_id(campaign_id: int) -> str:
@@ -67,29 +69,40 @@ def campaign_unpublish(campaign: Campaign) -> None:
     pipe.execute()
 
 
-@register_read_provider
-def live_work(node: NodeHost, now: float) -> ReadWork:
-    pending = get_redis().hgetall(pending_key(node.id))
+@register_prefetched_read_provider(("hash", PENDING_KEY))
+def live_work(node: NodeHost, now: float, pending: dict[bytes, bytes]) -> ReadWork:
     return ReadWork(queries={k.decode(): v.decode() for k, v in pending.items()})
+
+
+def _campaign_id(query_id: str) -> int | None:
+    suffix = query_id[len(PREFIX) + 1 :]
+    return int(suffix) if suffix.isdigit() else None
 
 
 @register_write_handler(PREFIX)
 def live_results(node: NodeHost, results: list[QueryResult]) -> None:
+    """Store each answer (rows, status, error message, stats) on the host's CampaignHost row.
+
+    Only a pending row is updated, so an agent resending a write after a lost reply changes
+    nothing. The work leaves the host's pending hash only once the rows are committed.
+    """
     now = timezone.now()
-    redis = get_redis()
-    for result in results:
-        try:
-            campaign_id = int(result.query_id.rsplit("_", 1)[1])
-        except ValueError:
-            continue
-        CampaignHost.objects.filter(
-            campaign_id=campaign_id, host_id=node.id, status=CampaignHost.Status.PENDING
-        ).update(
-            status=CampaignHost.Status.SUCCEEDED if result.ok else CampaignHost.Status.FAILED,
-            rows=result.rows,
-            row_count=len(result.rows),
-            error="" if result.ok else (result.message or "query failed"),
-            stats=result.stats,
-            answered_at=now,
-        )
-        redis.hdel(pending_key(node.id), result.query_id)
+    answered = []
+    with transaction.atomic():
+        for result in results:
+            campaign_id = _campaign_id(result.query_id)
+            if campaign_id is None:
+                continue
+            CampaignHost.objects.filter(
+                campaign_id=campaign_id, host_id=node.id, status=CampaignHost.Status.PENDING
+            ).update(
+                status=CampaignHost.Status.SUCCEEDED if result.ok else CampaignHost.Status.FAILED,
+                rows=result.rows,
+                row_count=len(result.rows),
+                error="" if result.ok else (result.message or "query failed"),
+                stats=result.stats,
+                answered_at=now,
+            )
+            answered.append(result.query_id)
+    if answered:
+        transaction.on_commit(lambda: get_redis().hdel(pending_key(node.id), *answered))

@@ -13,9 +13,9 @@ from accounts.models import Activity
 from accounts.services import activity_record
 from fleetweb.conf import fleet_setting
 from hosts.models import EnrollSecret
-from hosts.services import enroll_secrets_replace
 from queries.models import AgentOptions
 from queries.services import agent_options_update
+from queries.specs.writers import enroll_secrets_set
 
 from ..errors import ApiError
 from ..listing import list_parameters, paginate
@@ -129,7 +129,7 @@ class EnrollSecretSpecView(ApiView):
         data = self.body(request, EnrollSecretSpecBody).validated_data
         dry_run = data.get("dry_run") or request.query_params.get("dry_run") in ("1", "true")
         with transaction.atomic():
-            enroll_secrets_replace(secrets=data["spec"]["secrets"])
+            enroll_secrets_set(secrets=data["spec"]["secrets"])
             activity_record(
                 actor=request.user, action="edited_enroll_secrets", details={"count": len(data["spec"]["secrets"])}
             )
