@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 
 from .errors import api_not_found
-from .views import catalog, hosts, live, settings, users
+from .views import catalog, hosts, live, settings, specs, users
 
 urlpatterns = [
     # sessions and users
@@ -66,6 +66,15 @@ urlpatterns = [
     # settings, secrets, audit
     path("config", settings.ConfigView.as_view()),
     path("spec/enroll_secret", settings.EnrollSecretSpecView.as_view()),
+    path("spec/apply", specs.SpecApplyView.as_view()),
+    path("spec/export", specs.SpecExportView.as_view()),
+    path("spec/queries", specs.QuerySpecView.as_view()),
+    path("spec/queries/<str:name>", specs.QuerySpecOneView.as_view()),
+    path("spec/packs", specs.PackSpecView.as_view()),
+    path("spec/packs/<str:name>", specs.PackSpecOneView.as_view()),
+    path("spec/labels", specs.LabelSpecView.as_view()),
+    path("spec/labels/<str:name>", specs.LabelSpecOneView.as_view()),
+    path("spec/policies", specs.PolicySpecView.as_view()),
     path("activities", settings.ActivityListView.as_view()),
     path("version", settings.VersionView.as_view()),
     re_path(r"^(?P<rest>.*)$", api_not_found),

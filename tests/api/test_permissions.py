@@ -40,6 +40,9 @@ def _q(name: str) -> dict[str, Any]:
     return {"name": name, "query": "SELECT 1;"}
 
 
+QUERY_DOC = "apiVersion: v1\nkind: query\nspec:\n  name: from yaml\n  query: SELECT 1;\n"
+SECRET_DOC = "apiVersion: v1\nkind: enroll_secret\nspec:\n  secrets:\n    - secret: another-long-secret-1\n"
+
 CASES = [
     # hosts
     Case("GET", "hosts", READ),
@@ -123,6 +126,21 @@ CASES = [
     Case("GET", "spec/enroll_secret", ADMIN),
     Case("POST", "spec/enroll_secret", ADMIN, {"spec": {"secrets": [{"secret": "a-new-secret-value"}]}}),
     Case("GET", "activities", READ),
+    # specs
+    Case("POST", "spec/apply", MANAGE, {"text": QUERY_DOC, "filename": "q.yml"}),
+    Case("POST", "spec/apply", ADMIN, {"text": SECRET_DOC, "filename": "s.yml"}),
+    Case("GET", "spec/export", READ),
+    Case("GET", "spec/export?kinds=enroll_secret", ADMIN),
+    Case("POST", "spec/queries", MANAGE, {"specs": [{"name": "spec query", "query": "SELECT 2;"}]}),
+    Case("GET", "spec/queries", READ),
+    Case("GET", "spec/queries/{query_name}", READ, missing="spec/queries/no-such-query"),
+    Case("POST", "spec/packs", MANAGE, {"specs": [{"name": "spec pack", "queries": [{"query": "uptime"}]}]}),
+    Case("GET", "spec/packs", READ),
+    Case("GET", "spec/packs/{pack_name}", READ, missing="spec/packs/no-such-pack"),
+    Case("POST", "spec/labels", MANAGE, {"specs": [{"name": "spec label", "query": "SELECT 1;"}]}),
+    Case("GET", "spec/labels", READ),
+    Case("GET", "spec/labels/{label_name}", READ, missing="spec/labels/no-such-label"),
+    Case("POST", "spec/policies", MANAGE, {"specs": [{"name": "spec policy", "query": "SELECT 1;"}]}),
     Case("GET", "version", READ),
 ]
 
