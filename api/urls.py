@@ -68,6 +68,7 @@ urlpatterns = [
     path("spec/enroll_secret", settings.EnrollSecretSpecView.as_view()),
     path("spec/apply", specs.SpecApplyView.as_view()),
     path("spec/export", specs.SpecExportView.as_view()),
+    path("spec/convert", specs.SpecConvertView.as_view()),
     path("spec/queries", specs.QuerySpecView.as_view()),
     path("spec/queries/<str:name>", specs.QuerySpecOneView.as_view()),
     path("spec/packs", specs.PackSpecView.as_view()),

@@ -164,3 +164,38 @@ PolicySpecView = _kind_view("policy", "policies")
 QuerySpecOneView = _kind_one_view("query", "queries")
 PackSpecOneView = _kind_one_view("pack", "packs")
 LabelSpecOneView = _kind_one_view("label", "labels")
+
+
+class ConvertIn(serializers.Serializer):
+    text = serializers.CharField(trim_whitespace=False)
+    filename = serializers.CharField(required=False, default="pack.conf", max_length=1024)
+
+
+CONVERT_OUT = inline_serializer(
+    "ConvertOut",
+    {
+        "specs": serializers.ListField(child=serializers.DictField()),
+        "warnings": serializers.ListField(child=serializers.CharField()),
+    },
+)
+
+
+class SpecConvertView(ApiView):
+    """Read an osquery pack (or config) file and return spec documents; nothing is stored."""
+
+    permission_classes = [Authenticated]
+
+    @extend_schema(operation_id="spec_convert", request=ConvertIn, responses=responses(CONVERT_OUT))
+    def post(self, request: Request) -> Response:
+        from queries.packs_conf import PackConfError, parse_pack_text
+
+        from ..convert import convert_packs
+
+        data = self.body(request, ConvertIn).validated_data
+        if len(data["text"].encode()) > MAX_SPEC_BYTES:
+            raise ApiError(f"file is larger than {MAX_SPEC_BYTES} bytes", status_code=413)
+        try:
+            parsed = parse_pack_text(data["text"], data["filename"])
+        except PackConfError as exc:
+            raise ApiError(exc.message, status_code=422, name=f"{exc.filename}:{exc.line}") from None
+        return Response({"specs": convert_packs(parsed), "warnings": parsed.all_warnings})

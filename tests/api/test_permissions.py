@@ -130,6 +130,7 @@ CASES = [
     Case("POST", "spec/apply", MANAGE, {"text": QUERY_DOC, "filename": "q.yml"}),
     Case("POST", "spec/apply", ADMIN, {"text": SECRET_DOC, "filename": "s.yml"}),
     Case("GET", "spec/export", READ),
+    Case("POST", "spec/convert", READ, {"text": '{"queries": {"up": {"query": "SELECT 1;", "interval": 60}}}'}),
     Case("GET", "spec/export?kinds=enroll_secret", ADMIN),
     Case("POST", "spec/queries", MANAGE, {"specs": [{"name": "spec query", "query": "SELECT 2;"}]}),
     Case("GET", "spec/queries", READ),
