@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -116,6 +117,7 @@ def fleet_exception_handler(exc: Exception, context: dict[str, Any]) -> Response
     return Response(error_body(code, errors), status=code, headers=headers)
 
 
+@csrf_exempt
 def api_not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
     """Unknown paths under the API prefix answer in the API's shape, not with an HTML page."""
     body = error_body(404, [{"name": "base", "reason": f"no API endpoint at {request.path}"}])

@@ -69,6 +69,10 @@ def apply_text(request: Request, text: str, filename: str, dry_run: bool) -> dic
         report = apply_spec_text(text, filename, dry_run=dry_run)
     except SpecError as exc:
         raise ApiError(exc.message, status_code=422, name=f"{exc.filename}:{exc.line}") from None
+    except yaml.YAMLError as exc:
+        # Characters YAML forbids outright (control characters) fail before any document is read.
+        line = text.count("\n", 0, getattr(exc, "position", 0)) + 1
+        raise ApiError(f"invalid YAML: {exc}", status_code=422, name=f"{filename}:{line}") from None
     return report.to_dict()
 
 
