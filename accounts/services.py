@@ -76,7 +76,12 @@ def user_create(
 
 @transaction.atomic
 def user_update(
-    *, actor: Any, user: Any, name: str | None = None, email: str | None = None, role: str | None = None,
+    *,
+    actor: Any,
+    user: Any,
+    name: str | None = None,
+    email: str | None = None,
+    role: str | None = None,
     password: str | None = None,
 ) -> Any:
     from django.contrib.auth import get_user_model

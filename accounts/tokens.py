@@ -17,7 +17,7 @@ from fleetweb.conf import fleet_setting
 
 from .models import ApiToken
 
-TOKEN_PREFIX = "fw_"
+TOKEN_PREFIX = "fw_"  # noqa: S105  (a prefix, not a secret)
 # Writing last_used_at on every request would make each API call a write; a minute is precise
 # enough for "when was this token last used".
 LAST_USED_RESOLUTION = timedelta(seconds=60)

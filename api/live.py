@@ -82,9 +82,7 @@ def host_refetch(host: Host) -> None:
 
 
 def host_deleted_activity(*, actor: Any, host: Host) -> None:
-    activity_record(
-        actor=actor, action="deleted_host", details={"host_id": host.pk, "host_display_name": str(host)}
-    )
+    activity_record(actor=actor, action="deleted_host", details={"host_id": host.pk, "host_display_name": str(host)})
 
 
 def hosts_query_sync(*, hosts: list[Host], sql: str, user: Any, query: Any = None) -> list[dict[str, Any]]:
@@ -99,7 +97,9 @@ def hosts_query_sync(*, hosts: list[Host], sql: str, user: Any, query: Any = Non
     if query is not None:
         Campaign.objects.filter(pk=campaign.pk).update(query=query)
     activity_record(
-        actor=user, action="live_query", details={"campaign_id": campaign.pk, "query_sql": sql, "targets_count": len(ids)}
+        actor=user,
+        action="live_query",
+        details={"campaign_id": campaign.pk, "query_sql": sql, "targets_count": len(ids)},
     )
     deadline = time.monotonic() + timeout
     answers: dict[int, CampaignHost] = {}
@@ -119,7 +119,14 @@ def hosts_query_sync(*, hosts: list[Host], sql: str, user: Any, query: Any = Non
     for host_id in ids:
         answer = answers.get(host_id)
         if answer is None:
-            out.append({"host_id": host_id, "responded": False, "rows": [], "error": f"timeout waiting for results after {timeout:g} s"})
+            out.append(
+                {
+                    "host_id": host_id,
+                    "responded": False,
+                    "rows": [],
+                    "error": f"timeout waiting for results after {timeout:g} s",
+                }
+            )
         else:
             out.append({"host_id": host_id, "responded": True, "rows": answer.rows, "error": answer.error or None})
     return out
@@ -163,7 +170,11 @@ def campaign_results(campaign: Campaign, offset: int) -> list[dict[str, Any]]:
     )
     return [
         {
-            "host": {"id": ch.host_id, "hostname": ch.host.hostname, "display_name": ch.host.computer_name or ch.host.hostname},
+            "host": {
+                "id": ch.host_id,
+                "hostname": ch.host.hostname,
+                "display_name": ch.host.computer_name or ch.host.hostname,
+            },
             "rows": ch.rows,
             "error": ch.error or None,
             "status": ch.status,
@@ -207,5 +218,3 @@ def host_ids_for_labels(labels: list[Any]) -> set[int]:
     for label in labels:
         ids.update(label_hosts(label).values_list("pk", flat=True))
     return ids
-
-

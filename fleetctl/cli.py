@@ -1,6 +1,7 @@
 """fleetctl command line: config, login, apply, get, delete, query, convert, debug."""
 
 import argparse
+import contextlib
 import getpass
 import json
 import re
@@ -143,8 +144,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         counts = report["counts"]
         prefix = "dry run, nothing written: " if args.dry_run else ""
         print(
-            f"{path}: {prefix}{counts['created']} created, {counts['updated']} updated, "
-            f"{counts['unchanged']} unchanged"
+            f"{path}: {prefix}{counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged"
         )
     return 1 if failed else 0
 
@@ -246,17 +246,32 @@ def cmd_get(args: argparse.Namespace) -> int:
     elif what == "packs":
         output.table(
             ["NAME", "PLATFORM", "DESCRIPTION", "DISABLED", "QUERIES"],
-            [[p["name"], p["platform"], output.truncate(p["description"], 40), p["disabled"], p["query_count"]] for p in items],
+            [
+                [p["name"], p["platform"], output.truncate(p["description"], 40), p["disabled"], p["query_count"]]
+                for p in items
+            ],
         )
     elif what == "labels":
         output.table(
             ["NAME", "TYPE", "MEMBERSHIP", "HOSTS", "DESCRIPTION"],
-            [[lb["name"], lb["label_type"], lb["label_membership_type"], lb["count"], output.truncate(lb["description"], 40)] for lb in items],
+            [
+                [
+                    lb["name"],
+                    lb["label_type"],
+                    lb["label_membership_type"],
+                    lb["count"],
+                    output.truncate(lb["description"], 40),
+                ]
+                for lb in items
+            ],
         )
     else:
         output.table(
             ["NAME", "PLATFORM", "CRITICAL", "PASSING", "FAILING"],
-            [[p["name"], p["platform"], p["critical"], p["passing_host_count"], p["failing_host_count"]] for p in items],
+            [
+                [p["name"], p["platform"], p["critical"], p["passing_host_count"], p["failing_host_count"]]
+                for p in items
+            ],
         )
     return 0
 
@@ -341,10 +356,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\n[!] interrupted", file=sys.stderr)
     finally:
-        try:
+        with contextlib.suppress(ClientError):
             client.delete(f"queries/run/{campaign_id}")
-        except ClientError:
-            pass
     if interactive:
         print(file=sys.stderr)
     if not args.quiet and totals:

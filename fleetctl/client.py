@@ -70,7 +70,9 @@ class Client:
             message = body.get("message", f"HTTP {response.status_code}") if isinstance(body, dict) else ""
             if response.status_code == 401:
                 message += " (log in again with `fleetctl login`, or check the token in your context)"
-            raise ClientError(f"{message}: {reasons}" if reasons else message, status=response.status_code, errors=errors)
+            raise ClientError(
+                f"{message}: {reasons}" if reasons else message, status=response.status_code, errors=errors
+            )
         return body
 
     def get(self, path: str, **params: Any) -> Any:

@@ -23,7 +23,9 @@ def check_connection(context: Context, say: Callable[[str], None]) -> bool:
     if url.scheme == "http":
         say("WARN plain HTTP: tokens travel unencrypted, and osquery agents require HTTPS")
     try:
-        addresses = sorted({info[4][0] for info in socket.getaddrinfo(url.hostname, port, type=socket.SOCK_STREAM)})
+        addresses = sorted(
+            {str(info[4][0]) for info in socket.getaddrinfo(url.hostname, port, type=socket.SOCK_STREAM)}
+        )
     except socket.gaierror as exc:
         say(f"FAIL DNS: cannot resolve {url.hostname!r}: {exc.strerror}")
         return False

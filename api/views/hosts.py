@@ -295,5 +295,3 @@ class LabelHostsView(ApiView):
         qs = filtered_hosts(request, label_hosts(label))
         page = paginate(request, qs, HOST_ORDER, "hostname")
         return Response({"hosts": render_hosts(page.rows)})
-
-

@@ -148,9 +148,7 @@ class ActivityListView(ApiView):
         operation_id="activities_list",
         parameters=list_parameters(list(ACTIVITY_ORDER), search="actor name or activity type"),
         responses=responses(
-            inline_serializer(
-                "ActivityList", {"activities": ActivitySerializer(many=True), "meta": MetaSerializer()}
-            )
+            inline_serializer("ActivityList", {"activities": ActivitySerializer(many=True), "meta": MetaSerializer()})
         ),
     )
     def get(self, request: Request) -> Response:
@@ -173,7 +171,11 @@ class VersionView(ApiView):
         responses=responses(
             inline_serializer(
                 "Version",
-                {"version": serializers.CharField(), "branch": serializers.CharField(), "revision": serializers.CharField()},
+                {
+                    "version": serializers.CharField(),
+                    "branch": serializers.CharField(),
+                    "revision": serializers.CharField(),
+                },
             )
         ),
     )

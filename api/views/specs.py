@@ -86,9 +86,7 @@ class SpecApplyView(ApiView):
         return Response(apply_text(request, data["text"], data["filename"], dry_run))
 
 
-EXPORT_OUT = inline_serializer(
-    "SpecExport", {"specs": serializers.ListField(child=serializers.DictField())}
-)
+EXPORT_OUT = inline_serializer("SpecExport", {"specs": serializers.ListField(child=serializers.DictField())})
 
 
 class SpecExportView(ApiView):

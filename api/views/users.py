@@ -131,9 +131,7 @@ class UserCreateView(ApiView):
         operation_id="users_create",
         request=UserInSerializer,
         responses=responses(
-            inline_serializer(
-                "UserCreated", {"user": UserSerializer(), "token": serializers.CharField(required=False)}
-            )
+            inline_serializer("UserCreated", {"user": UserSerializer(), "token": serializers.CharField(required=False)})
         ),
     )
     def post(self, request: Request) -> Response:
@@ -226,7 +224,9 @@ class SessionDetailView(ApiView):
             self.permission_denied(request, "only admins can see other users' sessions")
         return token
 
-    @extend_schema(operation_id="sessions_get", responses=responses(wrapped("SessionGet", "session", SessionSerializer)))
+    @extend_schema(
+        operation_id="sessions_get", responses=responses(wrapped("SessionGet", "session", SessionSerializer))
+    )
     def get(self, request: Request, session_id: int) -> Response:
         return Response({"session": SessionSerializer(self._token(request, session_id)).data})
 

@@ -26,9 +26,7 @@ class Api:
 
             url += "?" + urlencode(params)
         data = json.dumps(body) if body is not None else None
-        response = self.client.generic(
-            method, url, data or "", content_type="application/json", headers=headers
-        )
+        response = self.client.generic(method, url, data or "", content_type="application/json", headers=headers)
         assert response["Content-Type"].startswith("application/json"), (url, response.content[:300])
         return response.status_code, json.loads(response.content) if response.content else None
 

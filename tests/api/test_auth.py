@@ -142,13 +142,21 @@ def test_errors_share_fleet_shape(admin_api):
     admin_api.post("queries", {"name": "dup", "query": "SELECT 1;"})
     status, body = admin_api.post("queries", {"name": "dup", "query": "SELECT 2;"})
     assert status == 409
-    assert body == {"message": "Resource Already Exists", "errors": [{"name": "name", "reason": "a query named 'dup' already exists"}]}
+    assert body == {
+        "message": "Resource Already Exists",
+        "errors": [{"name": "name", "reason": "a query named 'dup' already exists"}],
+    }
     status, body = admin_api.get("hosts", per_page="ten")
-    assert status == 400 and body["errors"] == [{"name": "per_page", "reason": "per_page must be an integer, got 'ten'"}]
+    assert status == 400 and body["errors"] == [
+        {"name": "per_page", "reason": "per_page must be an integer, got 'ten'"}
+    ]
     status, body = admin_api.get("no/such/thing")
     assert status == 404 and body["message"] == "Resource Not Found"
     response = admin_api.client.generic(
-        "POST", "/api/v1/fleet/queries", "{not json", content_type="application/json",
+        "POST",
+        "/api/v1/fleet/queries",
+        "{not json",
+        content_type="application/json",
         headers={"Authorization": f"Bearer {admin_api.token}"},
     )
     assert response.status_code == 400 and response.json()["message"] == "Bad Request"

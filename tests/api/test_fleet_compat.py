@@ -190,17 +190,26 @@ def test_queries_create_list_get_modify_delete(admin_api, fleet_world):
     assert_fleet_shape(admin_api.get(f"queries/{query_id}")[1]["query"], QUERY_FIELDS, "query")
     status, body = admin_api.patch(f"queries/{query_id}", {"description": "changed"})
     assert status == 200 and body["query"]["description"] == "changed"
-    assert admin_api.delete("queries/id/{}".format(query_id)) == (200, {})
+    assert admin_api.delete(f"queries/id/{query_id}") == (200, {})
 
 
 def test_packs_and_scheduled_queries(admin_api, fleet_world):
-    status, body = admin_api.post("packs", {"name": "my_pack", "description": "", "host_ids": [], "label_ids": [], "team_ids": []})
+    status, body = admin_api.post(
+        "packs", {"name": "my_pack", "description": "", "host_ids": [], "label_ids": [], "team_ids": []}
+    )
     assert status == 200
     assert_fleet_shape(body["pack"], PACK_FIELDS, "pack")
     pack_id = body["pack"]["id"]
     status, body = admin_api.post(
         "packs/schedule",
-        {"pack_id": pack_id, "query_id": fleet_world["query"].pk, "interval": 120, "snapshot": True, "removed": False, "shard": 10},
+        {
+            "pack_id": pack_id,
+            "query_id": fleet_world["query"].pk,
+            "interval": 120,
+            "snapshot": True,
+            "removed": False,
+            "shard": 10,
+        },
     )
     assert status == 200, body
     assert_fleet_shape(body["scheduled"], SCHEDULED_FIELDS, "scheduled")
@@ -212,7 +221,13 @@ def test_packs_and_scheduled_queries(admin_api, fleet_world):
 
 def test_labels(admin_api, fleet_world):
     status, body = admin_api.post(
-        "labels", {"name": "Ubuntu hosts", "description": "", "query": "SELECT 1 FROM os_version WHERE platform = 'ubuntu';", "platform": ""}
+        "labels",
+        {
+            "name": "Ubuntu hosts",
+            "description": "",
+            "query": "SELECT 1 FROM os_version WHERE platform = 'ubuntu';",
+            "platform": "",
+        },
     )
     assert status == 200, body
     assert_fleet_shape(body["label"], LABEL_FIELDS, "label")

@@ -223,9 +223,7 @@ def snapshot() -> str:
 PAIRS = [(case, role) for case in CASES for role in [None, *ROLES]]
 
 
-@pytest.mark.parametrize(
-    ("case", "role"), PAIRS, ids=[f"{c.id}-{r or 'anonymous'}" for c, r in PAIRS]
-)
+@pytest.mark.parametrize(("case", "role"), PAIRS, ids=[f"{c.id}-{r or 'anonymous'}" for c, r in PAIRS])
 def test_role_matrix(case: Case, role: str | None, apis, world):
     api = apis[role]
     before = snapshot()

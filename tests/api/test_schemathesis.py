@@ -25,7 +25,9 @@ def seeded(transactional_db, settings):
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.FLEET = {**settings.FLEET, "LIVE_QUERY_REST_PERIOD": 0}
-    admin = get_user_model().objects.create_user(username="admin@example.com", email="admin@example.com", password="pw-admin-123456")
+    admin = get_user_model().objects.create_user(
+        username="admin@example.com", email="admin@example.com", password="pw-admin-123456"
+    )
     Profile.objects.create(user=admin, role="admin")
     EnrollSecret.objects.create(name="default", secret="acme-osquery-enroll-7Gq2Zp")
     host = Host.objects.create(host_identifier="h1", hostname="h1", uuid="U1", platform="darwin")

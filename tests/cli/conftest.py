@@ -1,3 +1,4 @@
+import contextlib
 import os
 import subprocess
 import sys
@@ -54,7 +55,9 @@ def admin_user(transactional_db, settings):
     from django.contrib.auth import get_user_model
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    user = get_user_model().objects.create_user(username="admin@example.com", email="admin@example.com", password=PASSWORD)
+    user = get_user_model().objects.create_user(
+        username="admin@example.com", email="admin@example.com", password=PASSWORD
+    )
     Profile.objects.create(user=user, role="admin")
     return user
 
@@ -92,7 +95,11 @@ class SimAgent:
             "host_details": {
                 "os_version": {"name": "Ubuntu", "version": "22.04", "platform": "ubuntu", "platform_like": "debian"},
                 "osquery_info": {"version": "5.12.1"},
-                "system_info": {"hostname": self.name, "uuid": f"UUID-{self.name}", "hardware_serial": f"SN-{self.name}"},
+                "system_info": {
+                    "hostname": self.name,
+                    "uuid": f"UUID-{self.name}",
+                    "hardware_serial": f"SN-{self.name}",
+                },
             },
         }
         reply = requests.post(f"{self.base}/api/osquery/enroll", json=body, timeout=10).json()
@@ -123,10 +130,8 @@ class SimAgent:
     def start(self) -> None:
         def loop() -> None:
             while not self.stop.is_set():
-                try:
+                with contextlib.suppress(requests.RequestException):
                     self.poll_once()
-                except requests.RequestException:
-                    pass
                 self.stop.wait(0.2)
 
         self.thread = threading.Thread(target=loop, daemon=True)

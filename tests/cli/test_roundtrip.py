@@ -73,7 +73,10 @@ def test_dry_run_writes_nothing_and_delete_removes(cli, tmp_path):
 
 def test_apply_error_names_file_and_line(cli, tmp_path):
     bad = tmp_path / "bad.yml"
-    bad.write_text("apiVersion: v1\nkind: query\nspec:\n  name: ok\n  query: SELECT 1;\n---\napiVersion: v1\nkind: pack\nspec:\n  name: p\n  queries:\n    - query: missing\n")
+    bad.write_text(
+        "apiVersion: v1\nkind: query\nspec:\n  name: ok\n  query: SELECT 1;\n---\n"
+        "apiVersion: v1\nkind: pack\nspec:\n  name: p\n  queries:\n    - query: missing\n"
+    )
     proc = cli.run("apply", "-f", str(bad), check=False)
     assert proc.returncode == 1
     assert f"{bad}:12: " in proc.stderr, proc.stderr
@@ -105,7 +108,8 @@ def test_get_hosts_formats(cli, agents):
 
 def test_live_query_streams_rows_and_summarises(cli, agents):
     sql = "SELECT version FROM osquery_info;"
-    fast, slow, silent = agents("fast-1"), agents("slow-1"), agents("silent-1")
+    fast, slow = agents("fast-1"), agents("slow-1")
+    agents("silent-1")
     fast.answers[sql] = [{"version": "5.12.1"}]
     slow.answers[sql] = "no such table: osquery_info_typo"
     slow.gate = threading.Event()
@@ -114,8 +118,19 @@ def test_live_query_streams_rows_and_summarises(cli, agents):
     fast.start()
     slow.start()
     proc = cli.popen(
-        "query", "--hosts", "fast-1,slow-1", "--hosts", "silent-1", "--query", sql, "--json", "--exit",
-        "--timeout", "120s", "--poll", "0.2",
+        "query",
+        "--hosts",
+        "fast-1,slow-1",
+        "--hosts",
+        "silent-1",
+        "--query",
+        sql,
+        "--json",
+        "--exit",
+        "--timeout",
+        "120s",
+        "--poll",
+        "0.2",
     )
     try:
         # The first host's rows arrive while the second has not answered yet.
@@ -166,7 +181,11 @@ def cli_user():
 
 @pytest.mark.parametrize(
     ("address", "needle"),
-    [("http://127.0.0.1:20499", "FAIL TCP"), ("not a url", "is not a URL"), ("http://no-such-host.invalid", "FAIL DNS")],
+    [
+        ("http://127.0.0.1:20499", "FAIL TCP"),
+        ("not a url", "is not a URL"),
+        ("http://no-such-host.invalid", "FAIL DNS"),
+    ],
 )
 def test_debug_connection_says_what_is_wrong(cli, address, needle):
     proc = cli.run("debug", "connection", "--address", address, check=False)
