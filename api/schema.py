@@ -22,6 +22,7 @@ class SessionScheme(OpenApiAuthenticationExtension):
 # Paths served only for compatibility with older Fleet clients; each has a documented twin.
 ALIAS_PATHS = {
     "/api/v1/fleet/queries/run_by_names",
+    "/api/v1/fleet/software",
     "/api/v1/fleet/schedule",
     "/api/v1/fleet/schedule/{scheduled_id}",
     "/api/v1/fleet/global/policies",

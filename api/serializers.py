@@ -13,8 +13,6 @@ from accounts.roles import Role, user_role
 from hosts.models import EnrollSecret, Host
 from queries.models import Label, Pack, Policy, Query, ScheduledQuery
 
-from .hoststatus import host_status, last_seen
-
 User = get_user_model()
 
 
@@ -64,15 +62,12 @@ class HostSerializer(serializers.Serializer):
     config_tls_refresh = serializers.SerializerMethodField()
     logger_tls_period = serializers.SerializerMethodField()
 
-    def _seen(self, host: Host) -> Any:
-        return last_seen(host, self.context.get("seen"))
-
     def get_seen_time(self, host: Host) -> str | None:
-        seen = self._seen(host)
+        seen = self.context.get("seen", {}).get(host.pk, host.last_seen_at)
         return serializers.DateTimeField().to_representation(seen) if seen else None
 
     def get_status(self, host: Host) -> str:
-        return host_status(self._seen(host))
+        return self.context.get("statuses", {}).get(host.pk, "offline")
 
     def get_display_name(self, host: Host) -> str:
         return host.computer_name or host.hostname

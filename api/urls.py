@@ -27,6 +27,8 @@ urlpatterns = [
     path("hosts/<int:host_id>/policies", hosts.HostPoliciesView.as_view()),
     path("hosts/<int:host_id>/labels", hosts.HostLabelsView.as_view()),
     path("hosts/<int:host_id>/query", hosts.HostQueryView.as_view()),
+    path("software", hosts.SoftwareListView.as_view()),
+    path("software/versions", hosts.SoftwareListView.as_view()),
     # queries and live queries
     path("queries", catalog.QueryListView.as_view()),
     path("queries/delete", catalog.QueryDeleteManyView.as_view()),

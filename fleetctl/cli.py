@@ -346,7 +346,7 @@ def cmd_query(args: argparse.Namespace) -> int:
                 print(f"\r{line}" if interactive else line, end="" if interactive else "\n", file=sys.stderr)
             if totals["pending"] == 0 or totals["campaign_status"] != "running":
                 break
-            if args.exit and totals["responded"] >= totals["online"]:
+            if args.exit and totals["pending_online"] == 0:
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 if not args.quiet:

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from api import urls as api_urls
 from collector import node_urls
+from queries import live_urls
 
 urlpatterns = [
     path("api/osquery/", include(node_urls)),
@@ -14,5 +15,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/v1/fleetweb/", include(live_urls)),
     path("admin/", admin.site.urls),
 ]

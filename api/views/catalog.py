@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from queries import services
 from queries.models import Label, Pack, Policy, Query, ScheduledQuery
 
+from .. import live
 from ..listing import list_parameters, paginate
 from ..permissions import ReadOrManageQueries
 from ..serializers import (
@@ -368,22 +369,8 @@ class LabelDeleteByNameView(ApiView):
 # ---- policies --------------------------------------------------------------------------------
 
 
-def policy_counts() -> dict[int, tuple[int, int]]:
-    """policy id -> (passing, failing) host counts, from the stored results when there are any."""
-    from django.apps import apps
-
-    try:
-        result_model = apps.get_model("queries", "PolicyResult")
-    except LookupError:
-        return {}
-    rows = result_model.objects.values("policy_id").annotate(
-        passing=Count("id", filter=Q(passes=True)), failing=Count("id", filter=Q(passes=False))
-    )
-    return {row["policy_id"]: (row["passing"], row["failing"]) for row in rows}
-
-
 def _render_policies(rows: list[Policy]) -> Any:
-    return PolicySerializer(rows, many=True, context={"policy_counts": policy_counts()}).data
+    return PolicySerializer(rows, many=True, context={"policy_counts": live.policy_counts()}).data
 
 
 class PolicyListView(ApiView):

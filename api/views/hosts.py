@@ -2,6 +2,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -10,12 +11,12 @@ from rest_framework.response import Response
 
 from hosts.models import Host
 from hosts.services import host_delete
+from hosts.status import host_last_seen
 from queries.models import Label, Pack
 from queries.services import host_labels_change
 
 from .. import live
 from ..errors import ApiError
-from ..hoststatus import STATUSES, filter_status, seen_times
 from ..listing import list_parameters, paginate
 from ..permissions import AdminOnly, CanManageQueries, CanRead, CanRunLiveQueries
 from ..serializers import HostDetailSerializer, HostSerializer, host_by_identifier, label_hosts
@@ -37,7 +38,7 @@ HOST_ORDER = {
 }
 HOST_FILTERS = [
     *list_parameters(list(HOST_ORDER), search="hostname, display name, UUID, serial, IP or MAC (substring)"),
-    OpenApiParameter("status", OpenApiTypes.STR, enum=list(STATUSES)),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=list(live.STATUSES)),
     OpenApiParameter("label_id", OpenApiTypes.INT),
     OpenApiParameter("platform", OpenApiTypes.STR, description="darwin, linux, windows or other"),
     OpenApiParameter("policy_id", OpenApiTypes.INT),
@@ -73,9 +74,9 @@ def filtered_hosts(request: Request, qs: "QuerySet[Host] | None" = None) -> "Que
         )
     status = request.query_params.get("status")
     if status:
-        if status not in STATUSES:
-            raise ApiError(f"status must be one of {', '.join(STATUSES)}", name="status")
-        qs = filter_status(qs, status)
+        if status not in live.STATUSES:
+            raise ApiError(f"status must be one of {', '.join(live.STATUSES)}", name="status")
+        qs = live.filter_status(qs, status)
     platform = request.query_params.get("platform")
     if platform:
         qs = qs.filter(platform__in=[p.strip() for p in platform.split(",") if p.strip()])
@@ -93,9 +94,12 @@ def filtered_hosts(request: Request, qs: "QuerySet[Host] | None" = None) -> "Que
     return qs
 
 
+def host_context(rows: list[Host]) -> dict[str, Any]:
+    return {"seen": host_last_seen(rows), "statuses": live.statuses_of(rows)}
+
+
 def render_hosts(rows: list[Host]) -> list[dict[str, Any]]:
-    seen = seen_times([h.pk for h in rows])
-    return HostSerializer(rows, many=True, context={"seen": seen}).data
+    return HostSerializer(rows, many=True, context=host_context(rows)).data
 
 
 def render_host_detail(host: Host) -> dict[str, Any]:
@@ -107,7 +111,7 @@ def render_host_detail(host: Host) -> dict[str, Any]:
         Pack.objects.filter(Q(target_hosts=host) | Q(target_labels__in=label_ids)).distinct()
     )
     host.detail_policies = live.host_policies(host)  # type: ignore[attr-defined]
-    data = dict(HostDetailSerializer(host, context={"seen": seen_times([host.pk])}).data)
+    data = dict(HostDetailSerializer(host, context=host_context([host])).data)
     data.update(live.host_inventory(host))
     return data
 
@@ -295,3 +299,40 @@ class LabelHostsView(ApiView):
         qs = filtered_hosts(request, label_hosts(label))
         page = paginate(request, qs, HOST_ORDER, "hostname")
         return Response({"hosts": render_hosts(page.rows)})
+
+
+SOFTWARE_ORDER = ("name", "version", "source", "hosts_count", "id")
+
+
+class SoftwareListView(ApiView):
+    """Software inventory across hosts, one row per name/version/source, with host counts."""
+
+    permission_classes = [CanRead]
+
+    @extend_schema(
+        operation_id="software_list",
+        parameters=list_parameters(list(SOFTWARE_ORDER), search="name or version substring"),
+        responses=responses(live.SOFTWARE_LIST_RESPONSE),
+    )
+    def get(self, request: Request) -> Response:
+        items = live.software_inventory(request)
+        key = request.query_params.get("order_key") or "name"
+        if key not in SOFTWARE_ORDER:
+            raise ApiError(
+                f"order_key {key!r} is not supported; use one of: {', '.join(SOFTWARE_ORDER)}", name="order_key"
+            )
+        direction = request.query_params.get("order_direction") or "asc"
+        if direction not in ("asc", "desc"):
+            raise ApiError("order_direction must be asc or desc", name="order_direction")
+        items.sort(key=lambda item: (item[key], item["id"]), reverse=direction == "desc")
+        page = _int(request, "page")
+        per_page = _int(request, "per_page")
+        if (page is not None and page < 0) or (per_page is not None and per_page < 1):
+            raise ApiError(
+                "page must be >= 0 and per_page >= 1", name="page" if page is not None and page < 0 else "per_page"
+            )
+        if page is not None or per_page is not None:
+            size = per_page or 20
+            start = (page or 0) * size
+            items = items[start : start + size]
+        return Response({"software": items, "counts_updated_at": timezone.now()})

@@ -215,7 +215,7 @@ class SavedQueryRunView(ApiView):
         if len(hosts) != len(set(ids)):
             missing = sorted(set(ids) - {h.pk for h in hosts})
             raise ApiError(f"unknown host id(s): {missing}", name="host_ids", status_code=422)
-        results = live.hosts_query_sync(hosts=hosts, sql=query.sql, user=request.user, query=query)
+        results = live.hosts_query_sync(hosts=hosts, sql=query.sql, user=request.user)
         responded = sum(1 for r in results if r["responded"])
         return Response(
             {

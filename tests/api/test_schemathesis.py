@@ -24,7 +24,7 @@ def seeded(transactional_db, settings):
     from django.contrib.auth import get_user_model
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.FLEET = {**settings.FLEET, "LIVE_QUERY_REST_PERIOD": 0}
+    settings.FLEET = {**settings.FLEET, "LIVE_QUERY_SYNC_TIMEOUT": 0}
     admin = get_user_model().objects.create_user(
         username="admin@example.com", email="admin@example.com", password="pw-admin-123456"
     )

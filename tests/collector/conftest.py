@@ -23,6 +23,22 @@ def without_node_key(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in ("node_key", "_note")}
 
 
+@pytest.fixture(autouse=True)
+def live_queries_only():
+    """These tests drive the endpoints with live queries. A freshly enrolled host is also asked its
+    vitals, labels and policies (tested in tests/live), which would add work to every first read.
+    (Not through `monkeypatch`: tests here call monkeypatch.undo() mid-test.)"""
+    from collector import distributed
+    from queries.live import live_work
+
+    saved = distributed._prefetched_providers
+    distributed._prefetched_providers = [(spec, p) for spec, p in saved if p is live_work]
+    try:
+        yield
+    finally:
+        distributed._prefetched_providers = saved
+
+
 @pytest.fixture
 def with_worker(settings):
     """Production shape: a Celery worker flushes last-seen times, so agent requests themselves do
