@@ -87,7 +87,11 @@ def filter_status(qs: "QuerySet[Host]", status: str) -> "QuerySet[Host]":
     wanted = "mia" if status == "missing" else status
     # Status depends on per-host intervals and on check-ins not yet flushed from Redis, so it is
     # decided by the same code that shows it rather than re-stated in SQL.
-    ids = [host_id for host_id, value in statuses_of(list(qs.select_related(None).only("id", "last_seen_at"))).items() if value == wanted]
+    ids = [
+        host_id
+        for host_id, value in statuses_of(list(qs.select_related(None).only("id", "last_seen_at"))).items()
+        if value == wanted
+    ]
     return qs.filter(pk__in=ids)
 
 

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -52,7 +52,7 @@ class SessionSerializer(serializers.Serializer):
 def _throttle(bucket: str, key: str) -> None:
     wait = rate_limit_hit(bucket, key, limit=fleet_setting("LOGIN_RATE_LIMIT"), window=60)
     if wait:
-        raise ApiError(f"too many login attempts; retry in {wait} s", status_code=429)
+        raise exceptions.Throttled(wait=wait, detail=f"too many login attempts; retry in {wait} s")
 
 
 class LoginView(ApiView):

@@ -27,6 +27,7 @@ class Api:
             url += "?" + urlencode(params)
         data = json.dumps(body) if body is not None else None
         response = self.client.generic(method, url, data or "", content_type="application/json", headers=headers)
+        self.last_response = response
         assert response["Content-Type"].startswith("application/json"), (url, response.content[:300])
         return response.status_code, json.loads(response.content) if response.content else None
 

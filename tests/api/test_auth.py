@@ -47,6 +47,7 @@ def test_login_is_rate_limited_per_account(client, db, settings):
     assert status == 429, "even the right password waits once the budget is spent"
     assert body["message"] == "Too Many Requests"
     assert "retry in" in body["errors"][0]["reason"]
+    assert int(anon.last_response["Retry-After"]) >= 1
 
 
 def test_api_only_user_gets_a_long_lived_token(admin_api, client):

@@ -1,8 +1,8 @@
 """Every endpoint with every role and anonymously: allowed, forbidden (nothing changes), not found."""
 
 import hashlib
-import re
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
