@@ -21,7 +21,7 @@ def fleet(db):
     )
     for host, version in ((mac, "120.0"), (lin, "120.0"), (old, "99.0")):
         HostSoftware.objects.create(host=host, name="Firefox", version=version, source="apps")
-    HostUser.objects.create(host=mac, uid="501", username="anna", shell="/bin/zsh", directory="/Users/anna")
+    HostUser.objects.create(host=mac, uid="501", username="anna", shell="/bin/zsh", directory="/Users/anna")  # noqa: S604
     policy = Policy.objects.create(name="Firewall", sql="SELECT 1;")
     PolicyResult.objects.create(policy=policy, host=mac, passes=True)
     PolicyResult.objects.create(policy=policy, host=lin, passes=False)
