@@ -225,6 +225,10 @@ def cmd_get(args: argparse.Namespace) -> int:
     kind, list_path, list_key = SPEC_KINDS[what]
     if args.yaml or args.json or list_path is None:
         docs = client.get("spec/export", kinds=kind)["specs"]
+        if kind == "config" and not docs:
+            # Never edited: show the options the server serves, as an appliable document.
+            options = client.get("config")["agent_options"]
+            docs = [{"apiVersion": "v1", "kind": "config", "spec": {"agent_options": options}}]
         if args.name:
             docs = [d for d in docs if d["spec"].get("name") == args.name]
             if not docs:
