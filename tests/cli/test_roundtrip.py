@@ -207,7 +207,8 @@ def test_get_tables_and_logout(cli, tmp_path):
     spec = tmp_path / "mixed.yml"
     spec.write_text(
         "apiVersion: v1\nkind: query\nspec:\n  name: uptime\n  query: SELECT * FROM uptime;\n---\n"
-        "apiVersion: v1\nkind: label\nspec:\n  name: ubuntu\n  query: SELECT 1 FROM os_version WHERE platform = 'ubuntu';\n"
+        "apiVersion: v1\nkind: label\nspec:\n  name: ubuntu\n"
+        "  query: SELECT 1 FROM os_version WHERE platform = 'ubuntu';\n"
         "---\napiVersion: v1\nkind: pack\nspec:\n  name: base\n  queries:\n    - query: uptime\n      interval: 60\n"
         "---\napiVersion: v1\nkind: policy\nspec:\n  name: firewall\n  query: SELECT 1;\n---\n"
         "apiVersion: v1\nkind: enroll_secret\nspec:\n  secrets:\n    - secret: a-long-enroll-secret-1\n"
