@@ -60,7 +60,9 @@ def cmd_config_set(args: argparse.Namespace) -> int:
     if args.address is not None:
         ctx.address = args.address.rstrip("/")
     if args.token is not None:
-        ctx.token = args.token
+        if any(ch.isspace() for ch in args.token.strip()):
+            raise ClientError("the token contains whitespace; paste only the token itself")
+        ctx.token = args.token.strip()
     if args.tls_skip_verify is not None:
         ctx.tls_skip_verify = args.tls_skip_verify
     if args.rootca is not None:
