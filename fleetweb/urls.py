@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/fleetweb/", include(live_urls)),
+    path("collector/", include("collector.urls")),
     path("admin/", admin.site.urls),
 ]
