@@ -38,7 +38,9 @@ lint: install
 	FLEETWEB_EMBEDDED=true $(BIN)/mypy .
 
 worker: install
-	$(BIN)/celery -A fleetweb worker -l info
+	# Deliveries wait on SIEMs (network I/O): more processes than destinations keeps a stalled
+	# SIEM from holding up the others.
+	$(BIN)/celery -A fleetweb worker -l info --concurrency $${WORKER_CONCURRENCY:-8}
 
 beat: install
 	$(BIN)/celery -A fleetweb beat -l info

@@ -24,7 +24,12 @@ if not SECRET_KEY:
     # Embedded/dev mode only: a key that survives restarts of the same checkout.
     SECRET_KEY = "insecure-embedded-" + str(BASE_DIR)
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# The embedded quick start answers agents on whatever name or address reaches this machine (its
+# certificate names the machine too); production lists its names explicitly.
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS",
+    default=["*"] if env.bool("FLEETWEB_EMBEDDED", default=False) else ["localhost", "127.0.0.1", "[::1]"],
+)
 # Agents reach the server by the name in their --tls_hostname; accept it.
 _tls_host = env.str("FLEET_TLS_HOSTNAME", default="localhost:8443").rsplit(":", 1)[0]
 if _tls_host not in ALLOWED_HOSTS:

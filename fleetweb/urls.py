@@ -19,3 +19,7 @@ urlpatterns = [
     path("collector/", include("collector.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "fleetweb.errors.bad_request"
+handler404 = "fleetweb.errors.not_found"
+handler500 = "fleetweb.errors.server_error"
