@@ -123,7 +123,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 # Without `collectstatic` there is no STATIC_ROOT; the finders serve everything, so whitenoise's
 # warning about the missing directory is noise.
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at: ")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "ui:dashboard"
