@@ -105,6 +105,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 180
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "hosts-flush-last-seen": {"task": "hosts.tasks.last_seen_flush_task", "schedule": 10.0},
+    "queries-expire-campaigns": {"task": "queries.tasks.campaign_expire_task", "schedule": 15.0},
+    "collector-expire-carves": {"task": "collector.tasks.carve_expire_task", "schedule": 3600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -159,6 +161,18 @@ FLEET: dict[str, Any] = {
     "AGENT_CONFIG_REFRESH": env.int("FLEET_AGENT_CONFIG_REFRESH", default=60),
     "AGENT_DISTRIBUTED_INTERVAL": env.int("FLEET_AGENT_DISTRIBUTED_INTERVAL", default=10),
     "AGENT_LOGGER_TLS_PERIOD": env.int("FLEET_AGENT_LOGGER_TLS_PERIOD", default=10),
+    # Live queries: how long a campaign waits for hosts before it expires, and how long the
+    # one-host "run and wait" call waits (Fleet's FLEET_LIVE_QUERY_REST_PERIOD).
+    "LIVE_QUERY_TTL": env.int("FLEET_LIVE_QUERY_TTL", default=600),
+    "LIVE_QUERY_SYNC_TIMEOUT": env.int("FLEET_LIVE_QUERY_SYNC_TIMEOUT", default=25),
+    # How often hosts are asked their vitals, labels and policies, plus up to MAX_JITTER_PERCENT
+    # of the interval so hosts spread out.
+    "DETAIL_UPDATE_INTERVAL": env.int("FLEET_DETAIL_UPDATE_INTERVAL", default=3600),
+    "LABEL_UPDATE_INTERVAL": env.int("FLEET_LABEL_UPDATE_INTERVAL", default=3600),
+    "POLICY_UPDATE_INTERVAL": env.int("FLEET_POLICY_UPDATE_INTERVAL", default=3600),
+    "MAX_JITTER_PERCENT": env.int("FLEET_MAX_JITTER_PERCENT", default=10),
+    # Carved archives are deleted this many days after the carve began.
+    "CARVE_RETENTION_DAYS": env.int("FLEET_CARVE_RETENTION_DAYS", default=30),
     "TLS_HOSTNAME": env.str("FLEET_TLS_HOSTNAME", default="localhost:8443"),
     "TLS_CERT_PATH": env.str("FLEET_TLS_CERT_PATH", default=str(BASE_DIR / "var" / "tls" / "server.crt")),
 }

@@ -79,3 +79,9 @@ class Host(models.Model):
         key = secrets.token_urlsafe(32)
         self.node_key_hash = hash_token(key)
         return key
+
+
+# Inventory models live in their own package; importing them here registers them with the app.
+from .inventory.models import HostDetails, HostInterface, HostQueryStat, HostSoftware, HostUser  # noqa: E402
+
+__all__ = ["Host", "EnrollSecret", "HostDetails", "HostInterface", "HostQueryStat", "HostSoftware", "HostUser"]

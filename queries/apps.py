@@ -5,6 +5,8 @@ class QueriesConfig(AppConfig):
     name = "queries"
 
     def ready(self) -> None:
-        from . import invalidation, live  # noqa: F401 - live registers its distributed hooks
+        # live and membership register their distributed-query hooks on import.
+        from . import invalidation, live, membership  # noqa: F401
 
         invalidation.connect()
+        membership.connect()

@@ -172,6 +172,8 @@ class Campaign(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     target_count = models.PositiveIntegerField(default=0)
     targets_spec = models.JSONField(default=dict, blank=True, help_text="What the operator selected.")
+    discovery = models.TextField(blank=True, help_text="Hosts where this returns no rows skip the query.")
+    ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -185,6 +187,10 @@ class CampaignHost(models.Model):
         PENDING = "pending"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        # The host's discovery query filtered the query out, so it will never answer.
+        FILTERED = "filtered"
+        # The campaign ended (stopped or expired) before the host answered.
+        NO_ANSWER = "no_answer"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="hosts")
     host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="campaign_results")
@@ -218,6 +224,29 @@ class Policy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PolicyResult(models.Model):
+    """A host's latest answer to a policy: passes True/False, or None when the query failed."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="results")
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="policy_results")
+    passes = models.BooleanField(null=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["policy", "host"], name="unique_policy_host")]
+        indexes = [models.Index(fields=["policy", "passes"])]
+
+
+class CampaignCarve(models.Model):
+    """Which live query asked for a carve: the agent's `carves` row links carve GUID and request."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="carves")
+    host = models.ForeignKey(Host, on_delete=models.CASCADE)
+    carve_guid = models.CharField(max_length=64, unique=True, help_text="The carve_id sent at carve/begin.")
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
 
 __all__ = ["Platform"]

@@ -1,5 +1,6 @@
 import json
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,14 @@ def _clean_redis():
     redis.flushdb()
 
 
+@cache
+def vectors_data() -> dict[str, Any]:
+    return json.loads(VECTORS_PATH.read_text())
+
+
 @pytest.fixture(scope="session")
 def vectors() -> dict[str, Any]:
-    return json.loads(VECTORS_PATH.read_text())
+    return vectors_data()
 
 
 @pytest.fixture

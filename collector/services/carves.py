@@ -5,6 +5,7 @@ import binascii
 import hashlib
 import secrets
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -109,3 +110,28 @@ def _carve_complete(session: CarveSession) -> None:
     CarveSession.objects.filter(pk=session.pk, completed_at__isnull=True).update(
         sha256=session.sha256, completed_at=session.completed_at, error=session.error
     )
+
+
+EXPIRED = "expired: the archive was deleted after the retention period"
+
+
+def carve_expire(now: datetime | None = None) -> int:
+    """Delete the blocks of carves older than CARVE_RETENTION_DAYS; the session row stays, marked
+    expired, so the audit trail remains. Returns how many carves were expired."""
+    cutoff = (now or timezone.now()) - timedelta(days=fleet_setting("CARVE_RETENTION_DAYS"))
+    old = list(CarveSession.objects.filter(created_at__lt=cutoff).exclude(error=EXPIRED).values_list("id", flat=True))
+    for session_id in old:
+        with transaction.atomic():
+            CarveBlock.objects.filter(session_id=session_id).delete()
+            CarveSession.objects.filter(pk=session_id).update(error=EXPIRED)
+    return len(old)
+
+
+def carve_downloadable(session: CarveSession) -> str | None:
+    """Why the carve cannot be downloaded, or None when it can."""
+    if session.error:
+        return session.error
+    if not session.completed_at:
+        received = session.blocks.count()
+        return f"carve is incomplete: {received} of {session.block_count} blocks received"
+    return None

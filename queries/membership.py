@@ -1,0 +1,154 @@
+"""Dynamic labels and policies over the distributed channel.
+
+Labels: a host is a member when the label's query returns one or more rows; zero rows or a failed
+query remove it. Policies: one or more rows pass, zero rows fail, a failed query is "unknown"
+(passes = NULL). Both are asked when due (hosts.inventory.due), about hourly per host with jitter.
+
+Their SQL changes rarely, so the lists are cached in Redis under a generation number that any
+Label or Policy save/delete bumps; a due host costs one Redis read, not a table scan.
+"""
+
+import logging
+import time
+from typing import Any
+
+import orjson
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from collector.distributed import QueryResult, ReadWork, register_read_provider, register_write_handler
+from fleetweb.conf import fleet_setting
+from fleetweb.redis import get_redis
+from hosts.inventory.due import INFLIGHT_SECONDS, due_set, due_times, jitter_seconds
+from hosts.node_cache import NodeHost
+
+from .agent_config import config_generation_bump
+from .models import Label, LabelMembership, Policy, PolicyResult
+
+LABEL_PREFIX = "fleetweb_label"
+POLICY_PREFIX = "fleetweb_policy"
+GENERATION_KEY = "lp:gen"
+_LIST_SECONDS = 24 * 3600
+
+log = logging.getLogger(__name__)
+
+
+def membership_generation_bump(**_: Any) -> None:
+    transaction.on_commit(lambda: get_redis().incr(GENERATION_KEY))
+
+
+def connect() -> None:
+    for model in (Label, Policy):
+        post_save.connect(membership_generation_bump, sender=model, dispatch_uid=f"lp-save-{model.__name__}")
+        post_delete.connect(membership_generation_bump, sender=model, dispatch_uid=f"lp-delete-{model.__name__}")
+
+
+def _platforms(value: str) -> set[str]:
+    return {p.strip().lower() for p in value.split(",") if p.strip()}
+
+
+def query_lists() -> dict[str, list[list[Any]]]:
+    """`{"labels": [[id, sql, platforms]], "policies": [...]}`, from Redis when current."""
+    redis = get_redis()
+    generation = (redis.get(GENERATION_KEY) or b"0").decode()
+    cached = redis.get(f"lp:list:{generation}")
+    if cached:
+        return orjson.loads(cached)
+    lists = {
+        "labels": [
+            [label.pk, label.sql, label.platform]
+            for label in Label.objects.filter(membership=Label.Membership.DYNAMIC, builtin_platform="").exclude(sql="")
+        ],
+        "policies": [[p.pk, p.sql, p.platform] for p in Policy.objects.exclude(sql="")],
+    }
+    redis.set(f"lp:list:{generation}", orjson.dumps(lists), ex=_LIST_SECONDS)
+    return lists
+
+
+def _applies(platforms: str, node: NodeHost) -> bool:
+    wanted = _platforms(platforms)
+    return not wanted or node.platform in wanted
+
+
+@register_read_provider
+def membership_work(node: NodeHost, now: float) -> ReadWork:
+    labels_due, policies_due = due_times(node.id, ("labels", "policies"))
+    want_labels = labels_due is None or labels_due <= now
+    want_policies = policies_due is None or policies_due <= now
+    if not want_labels and not want_policies:
+        return ReadWork()
+    lists = query_lists()
+    work = ReadWork()
+    if want_labels:
+        due_set(node.id, "labels", now + INFLIGHT_SECONDS)
+        for label_id, sql, platforms in lists["labels"]:
+            if _applies(platforms, node):
+                work.queries[f"{LABEL_PREFIX}_{label_id}"] = sql
+    if want_policies:
+        due_set(node.id, "policies", now + INFLIGHT_SECONDS)
+        for policy_id, sql, platforms in lists["policies"]:
+            if _applies(platforms, node):
+                work.queries[f"{POLICY_PREFIX}_{policy_id}"] = sql
+    return work
+
+
+def _next_due(host_id: int, category: str) -> float:
+    interval = fleet_setting("LABEL_UPDATE_INTERVAL" if category == "labels" else "POLICY_UPDATE_INTERVAL")
+    return time.time() + interval + jitter_seconds(host_id, category, interval, fleet_setting("MAX_JITTER_PERCENT"))
+
+
+def _ids(prefix: str, results: list[QueryResult]) -> dict[int, QueryResult]:
+    by_id = {}
+    for result in results:
+        rest = result.query_id[len(prefix) + 1 :]
+        if rest.isdigit():
+            by_id[int(rest)] = result
+    return by_id
+
+
+@register_write_handler(LABEL_PREFIX)
+def label_results(node: NodeHost, results: list[QueryResult]) -> None:
+    answers = _ids(LABEL_PREFIX, results)
+    members = {label_id for label_id, r in answers.items() if r.ok and r.rows}
+    if label_membership_apply(host_id=node.id, label_ids=set(answers), member_ids=members):
+        config_generation_bump()
+    due_set(node.id, "labels", _next_due(node.id, "labels"))
+
+
+@transaction.atomic
+def label_membership_apply(*, host_id: int, label_ids: set[int], member_ids: set[int]) -> bool:
+    """Make the host a member of `member_ids` and not of the rest of `label_ids` (labels that
+    still exist). Returns whether membership changed."""
+    existing = set(
+        LabelMembership.objects.filter(host_id=host_id, label_id__in=label_ids).values_list("label_id", flat=True)
+    )
+    gone = existing - member_ids
+    new = member_ids - existing
+    if gone:
+        LabelMembership.objects.filter(host_id=host_id, label_id__in=gone).delete()
+    if new:
+        live = set(Label.objects.filter(pk__in=new).values_list("id", flat=True))
+        LabelMembership.objects.bulk_create(
+            [LabelMembership(host_id=host_id, label_id=label_id) for label_id in sorted(live)], ignore_conflicts=True
+        )
+        new &= live
+    return bool(gone or new)
+
+
+@register_write_handler(POLICY_PREFIX)
+def policy_results(node: NodeHost, results: list[QueryResult]) -> None:
+    answers = _ids(POLICY_PREFIX, results)
+    policy_results_store(host_id=node.id, answers={pid: (bool(r.rows) if r.ok else None) for pid, r in answers.items()})
+    due_set(node.id, "policies", _next_due(node.id, "policies"))
+
+
+@transaction.atomic
+def policy_results_store(*, host_id: int, answers: dict[int, bool | None]) -> None:
+    """Replace the host's results for these policies. Policies deleted meanwhile are skipped."""
+    live = set(Policy.objects.filter(pk__in=answers).values_list("id", flat=True))
+    now = timezone.now()
+    PolicyResult.objects.filter(host_id=host_id, policy_id__in=live).delete()
+    PolicyResult.objects.bulk_create(
+        [PolicyResult(policy_id=pid, host_id=host_id, passes=answers[pid], updated_at=now) for pid in sorted(live)]
+    )
