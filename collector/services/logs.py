@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 from django.db import transaction
 
+from fleetweb.conf import fleet_setting
 from hosts.node_cache import NodeHost
 
 from ..models import LogBatch
@@ -26,6 +27,10 @@ def validate_log_payload(payload: dict[str, Any]) -> tuple[str, list[dict[str, A
         data = []
     if not isinstance(data, list):
         raise LogRejected(f"data must be a list of log objects, got {type(data).__name__}")
+    limit: int = fleet_setting("LOG_MAX_LINES")
+    if len(data) > limit:
+        # The agent keeps the lines and retries; a smaller --logger_tls_max_lines gets them in.
+        raise LogRejected(f"{len(data)} lines in one request; the limit is {limit}")
     for index, line in enumerate(data):
         if not isinstance(line, dict):
             raise LogRejected(f"data[{index}] must be a JSON object, got {type(line).__name__}")

@@ -1,0 +1,75 @@
+"""Query reports: latest rows per scheduled query and host, capped; latest status lines."""
+
+import pytest
+
+from collector.models import QueryReportRow, StatusLogLine
+from queries.models import Pack
+
+from .conftest import forward_all
+from .logdata import all_batches, realworld_batches
+from .test_throttle import result_line
+
+
+def batch(label: str):
+    return dict((name, lines) for name, _, lines in all_batches())[label]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_snapshots_replace_and_events_append_within_the_cap(enrolled_mac, settings):
+    settings.FLEET = dict(settings.FLEET, REPORT_MAX_ROWS=3)
+    Pack.objects.create(name="macos")
+    assert enrolled_mac.call("log", {"log_type": "result", "data": batch("result_snapshot_format")}) == {}
+    forward_all()
+    rows = QueryReportRow.objects.filter(name="pack_macos_apps")
+    assert rows.count() == 2 and {r.pack for r in rows} == {"macos"} and {r.query for r in rows} == {"apps"}
+
+    # A later (empty) snapshot of the same query replaces its rows.
+    empty = [dict(batch("result_snapshot_format")[0], snapshot=[])]
+    assert enrolled_mac.call("log", {"log_type": "result", "data": empty}) == {}
+    forward_all()
+    assert not QueryReportRow.objects.filter(name="pack_macos_apps").exists()
+
+    # Event format appends added rows, keeping the newest REPORT_MAX_ROWS.
+    lines = [result_line("pack/Global/processes", 1717430400 + i, i) for i in range(5)]
+    assert enrolled_mac.call("log", {"log_type": "result", "data": lines}) == {}
+    forward_all()
+    kept = QueryReportRow.objects.filter(name="pack/Global/processes").order_by("id")
+    assert [r.columns["pid"] for r in kept] == ["2", "3", "4"]
+    assert {(r.pack, r.query) for r in kept} == {("Global", "processes")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_real_result_file_lands_in_reports(enrolled_mac):
+    for label, log_type, lines in realworld_batches():
+        assert enrolled_mac.call("log", {"log_type": log_type, "data": lines}) == {}, label
+    forward_all()
+    names = set(QueryReportRow.objects.values_list("name", flat=True))
+    assert {
+        "pack/Global/system_info",
+        "pack/Some Pack Name/query_not_automated",
+        "com.foo.bar",
+        "pack/team-1/hosts",
+    } - names == {"pack/team-1/hosts"}  # a diff that only removed rows adds none
+    assert not QueryReportRow.objects.filter(name="pack/Global/query_no_rows").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_status_lines_keep_errors_and_denylist_warnings_findable(enrolled_mac, settings, vectors):
+    settings.FLEET = dict(settings.FLEET, STATUS_LINES_PER_HOST=6)
+    lines = vectors["logger"]["status"]["data"] + [
+        {
+            "severity": "1",
+            "filename": "watcher.cpp",
+            "line": "372",
+            "unixTime": 1717430500,
+            "version": "5.12.1",
+            "message": "Scheduled query may have failed: pack_macos_processes; query denylisted",
+        },
+        {"severity": 2, "filename": "x.cpp", "line": 5, "unixTime": "1717430501", "message": "Error executing query"},
+    ]
+    assert enrolled_mac.call("log", {"log_type": "status", "data": lines}) == {}
+    forward_all()
+    stored = StatusLogLine.objects.order_by("id")
+    assert stored.count() == 6  # capped, newest kept
+    assert stored.last().message == "Error executing query" and stored.last().severity == 2
+    assert StatusLogLine.objects.get(denylisted=True).filename == "watcher.cpp"
