@@ -3,16 +3,18 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.roles import can_manage_queries, is_admin
 from accounts.services import activity_record
 from fleetweb.admin_site import ReadOnlyInlineMixin, RoleModelAdmin
 from queries.models import LabelMembership
-from ui.hoststatus import STATUSES, host_status, status_filter
+from ui.hoststatus import STATUSES, status_filter
 
 from .models import EnrollSecret, Host
 from .services import host_delete
+from .status import status_from
 
 
 @admin.register(EnrollSecret)
@@ -115,7 +117,7 @@ class HostAdmin(RoleModelAdmin):
 
     @admin.display(description="status")
     def status(self, obj: Host) -> str:
-        value = host_status(obj.last_seen_at, obj.enrolled_at)
+        value = status_from(obj.last_seen_at, timezone.now()).value
         return format_html('<span class="status-{}">{}</span>', value, value)
 
     @admin.display(description="OS", ordering="os_name")

@@ -142,3 +142,31 @@ def intake_backlog() -> dict[str, int]:
 def recent_activity(limit: int = 10) -> list[Activity]:
     return list(Activity.objects.select_related("actor").order_by("-created_at", "-id")[:limit])
 
+
+
+def policy_failures(limit: int = 10) -> list[dict[str, Any]]:
+    """Policies with the most failing hosts."""
+    from queries.models import PolicyResult
+
+    rows = (
+        PolicyResult.objects.filter(passes=False)
+        .values("policy_id", "policy__name", "policy__critical")
+        .annotate(failing=Count("host_id"))
+        .order_by("-failing", "policy__name")[:limit]
+    )
+    return [
+        {"id": r["policy_id"], "name": r["policy__name"], "critical": r["policy__critical"], "failing": r["failing"]}
+        for r in rows
+    ]
+
+
+def collector_totals() -> dict[str, int]:
+    """Outbox state across destinations and events dropped by throttles, for the dashboard."""
+    from collector.models import OutboxEvent, ThrottleDrop
+
+    outbox = OutboxEvent.objects.aggregate(
+        pending=Count("id", filter=Q(state=OutboxEvent.State.PENDING)),
+        dead=Count("id", filter=Q(state=OutboxEvent.State.DEAD)),
+    )
+    dropped = ThrottleDrop.objects.aggregate(n=Sum("count"))["n"] or 0
+    return {"pending": outbox["pending"] or 0, "dead": outbox["dead"] or 0, "dropped": dropped}

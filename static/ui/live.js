@@ -1,6 +1,5 @@
 // Live query: target picking with a live host count, SQL checking, and the results view that
-// fills in while hosts answer. Results arrive by polling a JSON endpoint with a time cursor,
-// which works unchanged behind any reverse proxy (no long-lived connections to buffer).
+// fills in while hosts answer.
 (function () {
   "use strict";
 
@@ -138,6 +137,9 @@
   }
 
   // ---- The results view --------------------------------------------------------------------
+  // Results come from the live-query API's Server-Sent Events stream; each event id is the
+  // result's position, so a reconnect resumes where it left off. When the stream cannot be used
+  // (a proxy that buffers or drops it), the page long-polls the same feed as JSON instead.
   function setupCampaign(root) {
     var resultsTable = document.getElementById("results");
     var headRow = resultsTable.tHead.rows[0];
@@ -145,10 +147,9 @@
     var hostBody = document.getElementById("host-status").tBodies[0];
     var filterInput = document.getElementById("results-filter");
     var columns = ["host"];
-    var seenHosts = {};
+    var received = 0;
     var rowTotal = 0;
-    var cursor = "";
-    var stopped = false;
+    var finished = false;
 
     function matchesFilter(row) {
       var needle = filterInput.value.trim().toLowerCase();
@@ -157,74 +158,92 @@
 
     function addColumn(name) {
       columns.push(name);
-      var th = el("th", name, "sortable");
-      headRow.appendChild(th);
+      headRow.appendChild(el("th", name, "sortable"));
       Array.prototype.forEach.call(resultsBody.rows, function (row) { row.appendChild(el("td", "")); });
     }
 
-    function addResults(host) {
-      (host.rows || []).forEach(function (data) {
+    function addResult(result) {
+      received += 1;
+      var tr = el("tr");
+      tr.dataset.hostId = result.host_id;
+      tr.appendChild(el("td", result.hostname));
+      var statusCell = el("td");
+      statusCell.appendChild(el("span", result.status, "badge " + result.status));
+      tr.appendChild(statusCell);
+      tr.appendChild(el("td", (result.rows || []).length, "num"));
+      tr.appendChild(el("td", result.error, "wrap"));
+      hostBody.appendChild(tr);
+      (result.rows || []).forEach(function (data) {
         Object.keys(data).forEach(function (key) {
           if (columns.indexOf(key) === -1) addColumn(key);
         });
-        var tr = el("tr");
-        tr.appendChild(el("td", host.hostname));
+        var row = el("tr");
+        row.appendChild(el("td", result.hostname));
         for (var i = 1; i < columns.length; i++) {
           var value = data[columns[i]];
-          tr.appendChild(el("td", value === undefined ? "" : (typeof value === "object" ? JSON.stringify(value) : value), "wrap"));
+          row.appendChild(el("td", value === undefined ? "" : (typeof value === "object" ? JSON.stringify(value) : value), "wrap"));
         }
-        tr.hidden = !matchesFilter(tr);
-        resultsBody.appendChild(tr);
+        row.hidden = !matchesFilter(row);
+        resultsBody.appendChild(row);
         rowTotal += 1;
       });
-    }
-
-    function addHostStatus(host) {
-      var tr = el("tr");
-      tr.dataset.hostId = host.host_id;
-      tr.appendChild(el("td", host.hostname));
-      var statusCell = el("td");
-      statusCell.appendChild(el("span", host.status, "badge " + host.status));
-      tr.appendChild(statusCell);
-      tr.appendChild(el("td", host.row_count, "num"));
-      tr.appendChild(el("td", host.error, "wrap"));
-      hostBody.appendChild(tr);
+      document.getElementById("row-total").textContent = rowTotal;
     }
 
     function showProgress(progress) {
       document.getElementById("campaign-status").textContent = progress.status;
-      document.getElementById("answered").textContent = progress.answered;
-      document.getElementById("target").textContent = progress.target;
+      document.getElementById("answered").textContent = progress.responded;
+      document.getElementById("target").textContent = progress.targeted;
       document.getElementById("succeeded").textContent = progress.succeeded;
       document.getElementById("failed").textContent = progress.failed;
-      document.getElementById("row-total").textContent = rowTotal;
-      var percent = progress.target ? Math.round((100 * progress.answered) / progress.target) : 100;
+      document.getElementById("pending").textContent = progress.pending;
+      document.getElementById("offline").textContent = progress.offline;
+      var percent = progress.targeted ? Math.round((100 * progress.responded) / progress.targeted) : 100;
       document.getElementById("progress-bar").style.width = percent + "%";
       var stop = document.getElementById("stop-query");
-      if (stop && progress.done) stop.disabled = true;
+      if (stop && progress.status !== "running") stop.disabled = true;
     }
 
-    function poll() {
-      var url = root.dataset.resultsUrl + (cursor ? "?since=" + encodeURIComponent(cursor) : "");
+    function longPoll() {
+      var url = root.dataset.resultsUrl + "?offset=" + received + "&wait=20";
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) {
           if (!r.ok) throw new Error("HTTP " + r.status);
           return r.json();
         })
         .then(function (data) {
-          data.hosts.forEach(function (host) {
-            if (seenHosts[host.host_id]) return;
-            seenHosts[host.host_id] = true;
-            addHostStatus(host);
-            addResults(host);
-          });
-          if (data.cursor) cursor = data.cursor;
+          if (data.offset === received) data.results.forEach(addResult);
           showProgress(data.progress);
-          if (data.more) setTimeout(poll, 0);
-          else if (!data.progress.done && !stopped) setTimeout(poll, 1000);
-          else if (!stopped) { stopped = true; setTimeout(poll, 1000); } // one last look for late answers
+          if (!data.done || data.results.length) setTimeout(longPoll, 0);
         })
-        .catch(function () { setTimeout(poll, 3000); });
+        .catch(function () { setTimeout(longPoll, 3000); });
+    }
+
+    function stream() {
+      if (!window.EventSource) return longPoll();
+      var source = new EventSource(root.dataset.streamUrl + "?offset=0");
+      var failures = 0;
+      source.addEventListener("result", function (event) {
+        failures = 0;
+        // Positions are 1-based; skip anything already shown after a reconnect.
+        if (Number(event.lastEventId) > received) addResult(JSON.parse(event.data));
+      });
+      source.addEventListener("progress", function (event) {
+        failures = 0;
+        showProgress(JSON.parse(event.data));
+      });
+      source.addEventListener("end", function () {
+        finished = true;
+        source.close();
+      });
+      source.addEventListener("error", function () {
+        if (finished) return;
+        failures += 1;
+        if (failures >= 3) {
+          source.close();
+          longPoll();
+        }
+      });
     }
 
     filterInput.addEventListener("input", function () {
@@ -235,17 +254,23 @@
     if (stopForm) {
       stopForm.addEventListener("submit", function (event) {
         event.preventDefault();
+        document.getElementById("stop-query").disabled = true;
         fetch(root.dataset.stopUrl, {
           method: "POST",
           credentials: "same-origin",
-          headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" }
+          headers: { "X-CSRFToken": csrfToken(), Accept: "application/json", "Content-Type": "application/json" },
+          body: "{}"
         })
-          .then(function (r) { return r.json(); })
-          .then(function (data) { showProgress(data.progress); });
+          .then(function (r) {
+            if (!r.ok) throw new Error("HTTP " + r.status);
+            return r.json();
+          })
+          .then(function (data) { showProgress(data.progress); })
+          .catch(function () { stopForm.submit(); }); // fall back to the plain form
       });
     }
 
-    poll();
+    stream();
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -43,6 +43,17 @@
     if (th) sortTable(th);
   });
 
+  // <input class="table-filter" data-table="id">: hide rows that do not contain the text.
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("input.table-filter")) return;
+    var table = document.getElementById(input.dataset.table);
+    var needle = input.value.trim().toLowerCase();
+    Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+      row.hidden = needle !== "" && row.textContent.toLowerCase().indexOf(needle) === -1;
+    });
+  });
+
   window.fleetweb = window.fleetweb || {};
   window.fleetweb.sortTable = sortTable;
 })();

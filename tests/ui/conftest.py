@@ -150,7 +150,8 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser) -> Iterator[Any]:
+def page(browser, live_server) -> Iterator[Any]:
+    # Depends on live_server so the page (and any event stream it holds open) closes first.
     browser.clear_cookies()
     page = browser.new_page()
     yield page

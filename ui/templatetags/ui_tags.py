@@ -6,8 +6,6 @@ from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from ui.hoststatus import host_status
-
 register = template.Library()
 
 
@@ -23,15 +21,31 @@ def query_with(context: dict[str, Any], **changes: Any) -> str:
     return "?" + params.urlencode()
 
 
+@register.simple_tag
+def status_badge(status: Any, new: bool = False) -> SafeString:
+    badge = format_html('<span class="badge status-{}">{}</span>', status, status)
+    return format_html('{} <span class="badge warn">new</span>', badge) if new else badge
+
+
 @register.filter
-def status_of(host: Any) -> str:
-    return host_status(host.last_seen_at, host.enrolled_at)
+def filesize(value: Any) -> str:
+    try:
+        size = float(value)
+    except (TypeError, ValueError):
+        return ""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
 
 
 @register.simple_tag
-def status_badge(host: Any) -> SafeString:
-    status = host_status(host.last_seen_at, host.enrolled_at)
-    return format_html('<span class="badge status-{}">{}</span>', status, status)
+def yesno_badge(value: Any, good: str = "yes", bad: str = "no") -> SafeString:
+    """Posture flags: green when on, red when off, grey when the host did not report it."""
+    if value is None or value == "":  # "" is what the template passes for a missing details row
+        return format_html('<span class="badge">{}</span>', "unknown")
+    return format_html('<span class="badge {}">{}</span>', "ok" if value else "bad", good if value else bad)
 
 
 @register.simple_tag

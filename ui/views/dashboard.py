@@ -20,5 +20,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "backlog": selectors.intake_backlog(),
             "activity": selectors.recent_activity(),
             "policy_count": Policy.objects.count(),
+            "policy_failures": selectors.policy_failures(),
+            "collector": selectors.collector_totals(),
         },
     )
