@@ -99,10 +99,11 @@ class LabelForm(SqlCheckedForm):
         fields = "__all__"
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if cleaned.get("membership") == Label.Membership.DYNAMIC and not (cleaned.get("sql") or "").strip():
-            if not (self.instance and self.instance.is_builtin):
-                self.add_error("sql", "a dynamic label needs a query")
+        cleaned = super().clean() or {}
+        dynamic = cleaned.get("membership") == Label.Membership.DYNAMIC
+        builtin = bool(self.instance and self.instance.is_builtin)
+        if dynamic and not builtin and not (cleaned.get("sql") or "").strip():
+            self.add_error("sql", "a dynamic label needs a query")
         return cleaned
 
 
@@ -152,7 +153,7 @@ class AgentOptionsForm(forms.ModelForm):
         fields = ("config", "overrides")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if "config" in cleaned and "overrides" in cleaned:
             try:
                 validate_agent_options(cleaned["config"], cleaned["overrides"])

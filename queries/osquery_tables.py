@@ -59,14 +59,16 @@ TABLES: dict[str, Table] = {
         "name platform version shard discovery_cache_hits discovery_executions active",
     ),
     "osquery_flags": _t(
-        ALL, "Configurable flags that modify osquery's behavior.", "name type description default_value value shell_only"
+        ALL,
+        "Configurable flags that modify osquery's behavior.",
+        "name type description default_value value shell_only",
     ),
-    "osquery_extensions": _t(
-        ALL, "List of active osquery extensions.", "uuid name version sdk_version path type"
-    ),
+    "osquery_extensions": _t(ALL, "List of active osquery extensions.", "uuid name version sdk_version path type"),
     "osquery_registry": _t(ALL, "List the osquery registry plugins.", "registry name owner_uuid internal active"),
     "osquery_events": _t(
-        ALL, "Information about the event publishers and subscribers.", "name publisher type subscriptions events refreshes active"
+        ALL,
+        "Information about the event publishers and subscribers.",
+        "name publisher type subscriptions events refreshes active",
     ),
     "time": _t(
         ALL,
@@ -109,10 +111,14 @@ TABLES: dict[str, Table] = {
         "socket time uptime eid status",
     ),
     "listening_ports": _t(
-        ALL, "Processes with listening (bound) network sockets/ports.", "pid port protocol family address fd socket path net_namespace"
+        ALL,
+        "Processes with listening (bound) network sockets/ports.",
+        "pid port protocol family address fd socket path net_namespace",
     ),
     "interface_addresses": _t(
-        ALL, "Network interfaces and relevant metadata.", "interface address mask broadcast point_to_point type friendly_name"
+        ALL,
+        "Network interfaces and relevant metadata.",
+        "interface address mask broadcast point_to_point type friendly_name",
     ),
     "interface_details": _t(
         ALL,
@@ -124,13 +130,19 @@ TABLES: dict[str, Table] = {
         "dns_server_search_order",
     ),
     "routes": _t(
-        ALL, "The active route table for the host system.", "destination netmask gateway source flags interface mtu metric type hopcount"
+        ALL,
+        "The active route table for the host system.",
+        "destination netmask gateway source flags interface mtu metric type hopcount",
     ),
-    "arp_cache": _t(ALL, "Address resolution cache, both static and dynamic (from ARP, NDP).", "address mac interface permanent"),
+    "arp_cache": _t(
+        ALL, "Address resolution cache, both static and dynamic (from ARP, NDP).", "address mac interface permanent"
+    ),
     "etc_hosts": _t(ALL, "Line-parsed /etc/hosts.", "address hostnames pid_with_namespace"),
     "dns_resolvers": _t(POSIX, "Resolvers used by this host.", "id type address netmask options pid_with_namespace"),
     "curl": _t(
-        ALL, "Perform an HTTP request and return stats about it.", "url method user_agent response_code round_trip_time bytes result"
+        ALL,
+        "Perform an HTTP request and return stats about it.",
+        "url method user_agent response_code round_trip_time bytes result",
     ),
     "iptables": _t(
         LINUX,
@@ -142,14 +154,22 @@ TABLES: dict[str, Table] = {
     "users": _t(
         ALL,
         "Local user accounts (including domain accounts that have logged on locally (Windows)).",
-        "uid gid uid_signed gid_signed username description directory shell uuid type is_hidden pid_with_namespace email",
+        # email: ChromeOS hosts report it through fleetd.
+        "uid gid uid_signed gid_signed username description directory shell uuid type is_hidden "
+        "pid_with_namespace email",
     ),
     "groups": _t(ALL, "Local system groups.", "gid gid_signed groupname group_sid comment is_hidden"),
     "user_groups": _t(ALL, "Local system user group relationships.", "uid gid"),
-    "logged_in_users": _t(ALL, "Users with an active shell on the system.", "type user tty host time pid sid registry_hive"),
+    "logged_in_users": _t(
+        ALL, "Users with an active shell on the system.", "type user tty host time pid sid registry_hive"
+    ),
     "last": _t(POSIX, "System logins and logouts.", "username tty pid type type_name time host"),
-    "shell_history": _t(POSIX, "A line-delimited (command) table of per-user .*_history data.", "uid time command history_file"),
-    "authorized_keys": _t(POSIX, "A line-delimited authorized_keys table.", "uid algorithm key options comment key_file"),
+    "shell_history": _t(
+        POSIX, "A line-delimited (command) table of per-user .*_history data.", "uid time command history_file"
+    ),
+    "authorized_keys": _t(
+        POSIX, "A line-delimited authorized_keys table.", "uid algorithm key options comment key_file"
+    ),
     "known_hosts": _t(POSIX, "A line-delimited known_hosts table.", "uid key key_file"),
     "user_ssh_keys": _t(ALL, "Returns the private keys in the users ~/.ssh directory.", "uid path encrypted key_type"),
     "ssh_configs": _t(ALL, "A table of parsed ssh_configs.", "uid block option ssh_config_file"),
@@ -183,14 +203,20 @@ TABLES: dict[str, Table] = {
         "Match YARA rules against files (needs a path constraint).",
         "path matches count sig_group sigfile sigrule strings tags sigurl",
     ),
-    "carves": _t(ALL, "List the set of completed and in-progress carves.", "time sha256 size path status carve_guid request_id carve"),
+    "carves": _t(
+        ALL,
+        "List the set of completed and in-progress carves.",
+        "time sha256 size path status carve_guid request_id carve",
+    ),
     "suid_bin": _t(POSIX, "suid binaries in common locations.", "path username groupname permissions"),
     "mounts": _t(
         POSIX,
         "System mounted devices and filesystems (not process specific).",
         "device device_alias path type blocks_size blocks blocks_free blocks_available inodes inodes_free flags",
     ),
-    "block_devices": _t(POSIX, "Block (buffered access) device file nodes.", "name parent vendor model size block_size uuid type label"),
+    "block_devices": _t(
+        POSIX, "Block (buffered access) device file nodes.", "name parent vendor model size block_size uuid type label"
+    ),
     "disk_encryption": _t(
         POSIX,
         "Disk encryption status and information.",
@@ -223,22 +249,32 @@ TABLES: dict[str, Table] = {
         "Current list of APT repositories or software channels.",
         "name source base_uri release version maintainer components architectures pid_with_namespace",
     ),
-    "yum_sources": _t(LINUX, "Current list of Yum repositories or software channels.", "name baseurl mirrorlist enabled gpgcheck gpgkey"),
+    "yum_sources": _t(
+        LINUX,
+        "Current list of Yum repositories or software channels.",
+        "name baseurl mirrorlist enabled gpgcheck gpgkey",
+    ),
     "programs": _t(
         WIN,
         "Represents products as they are installed by Windows Installer.",
         "name version install_location install_source language publisher uninstall_string install_date "
         "identifying_number",
     ),
-    "chocolatey_packages": _t(WIN, "Chocolatey packages installed in a system.", "name version summary author license path"),
-    "homebrew_packages": _t(MAC, "The installed homebrew package database.", "name path version type auto_updated app_name prefix"),
+    "chocolatey_packages": _t(
+        WIN, "Chocolatey packages installed in a system.", "name version summary author license path"
+    ),
+    "homebrew_packages": _t(
+        MAC, "The installed homebrew package database.", "name path version type auto_updated app_name prefix"
+    ),
     "package_receipts": _t(
         MAC,
         "macOS package receipt details.",
         "package_id package_filename version location install_time installer_name path",
     ),
     "python_packages": _t(
-        ALL, "Python packages installed in a system.", "name version summary author license path directory pid_with_namespace"
+        ALL,
+        "Python packages installed in a system.",
+        "name version summary author license path directory pid_with_namespace",
     ),
     "npm_packages": _t(
         ALL,
@@ -297,7 +333,9 @@ TABLES: dict[str, Table] = {
         "Line parsed values from system and user cron/tab.",
         "event minute hour day_of_month month day_of_week command path pid_with_namespace",
     ),
-    "startup_items": _t(ALL, "Applications and binaries set as user/login startup items.", "name path args type source status username"),
+    "startup_items": _t(
+        ALL, "Applications and binaries set as user/login startup items.", "name path args type source status username"
+    ),
     "launchd": _t(
         MAC,
         "LaunchAgents and LaunchDaemons from default search paths.",
@@ -322,7 +360,9 @@ TABLES: dict[str, Table] = {
         "Lists all of the tasks in the Windows task scheduler.",
         "name action path enabled state hidden last_run_time next_run_time last_run_message last_run_code",
     ),
-    "autoexec": _t(WIN, "Aggregate of executables that will automatically execute on the target machine.", "path name source"),
+    "autoexec": _t(
+        WIN, "Aggregate of executables that will automatically execute on the target machine.", "path name source"
+    ),
     "registry": _t(WIN, "All of the Windows registry hives.", "key path name type data mtime"),
     "drivers": _t(
         WIN,
@@ -335,12 +375,24 @@ TABLES: dict[str, Table] = {
         "Lists all the patches applied.",
         "csname hotfix_id caption description fix_comments installed_by install_date installed_on",
     ),
-    "windows_optional_features": _t(WIN, "Lists names and installation states of windows features.", "name caption state statename"),
+    "windows_optional_features": _t(
+        WIN, "Lists names and installation states of windows features.", "name caption state statename"
+    ),
     # Kernel and hardware.
     "kernel_info": _t(ALL, "Basic active kernel information.", "version arguments path device"),
-    "kernel_modules": _t(LINUX, "Linux kernel modules both loaded and within the load search path.", "name size used_by status address"),
-    "kernel_extensions": _t(MAC, "macOS's kernel extensions, both loaded and within the load search path.", "idx refs size name version linked_against path"),
-    "system_controls": _t(POSIX, "sysctl names, values, and settings information.", "name oid subsystem current_value config_value type field_name"),
+    "kernel_modules": _t(
+        LINUX, "Linux kernel modules both loaded and within the load search path.", "name size used_by status address"
+    ),
+    "kernel_extensions": _t(
+        MAC,
+        "macOS's kernel extensions, both loaded and within the load search path.",
+        "idx refs size name version linked_against path",
+    ),
+    "system_controls": _t(
+        POSIX,
+        "sysctl names, values, and settings information.",
+        "name oid subsystem current_value config_value type field_name",
+    ),
     "usb_devices": _t(
         POSIX,
         "USB devices that are actively plugged into the host system.",
@@ -365,7 +417,9 @@ TABLES: dict[str, Table] = {
         "physical_presence_version spec_version",
     ),
     # Security posture.
-    "sip_config": _t(MAC, "Apple's System Integrity Protection (rootless) status.", "config_flag enabled enabled_nvram"),
+    "sip_config": _t(
+        MAC, "Apple's System Integrity Protection (rootless) status.", "config_flag enabled enabled_nvram"
+    ),
     "gatekeeper": _t(MAC, "macOS Gatekeeper Details.", "assessments_enabled dev_id_enabled version opaque_version"),
     "alf": _t(
         MAC,
@@ -379,7 +433,9 @@ TABLES: dict[str, Table] = {
         "internet_sharing bluetooth_sharing disc_sharing content_caching",
     ),
     "screenlock": _t(MAC, "macOS screenlock status for the current logged in user context.", "enabled grace_period"),
-    "managed_policies": _t(MAC, "The managed configuration policies from AD, MDM, MCX, etc.", "domain uuid name value username manual"),
+    "managed_policies": _t(
+        MAC, "The managed configuration policies from AD, MDM, MCX, etc.", "domain uuid name value username manual"
+    ),
     "preferences": _t(MAC, "macOS defaults and managed preferences.", "domain key subkey value forced username host"),
     "secureboot": _t(("linux", "windows"), "Secure Boot UEFI Settings.", "secure_boot secure_mode setup_mode"),
     "selinux_settings": _t(LINUX, "Track active SELinux settings.", "scope key value"),

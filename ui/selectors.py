@@ -96,7 +96,10 @@ def host_status_counts(now: datetime | None = None) -> dict[str, int]:
 def host_platform_counts() -> list[dict[str, Any]]:
     labels = dict(Platform.choices)
     rows = Host.objects.values("platform").annotate(n=Count("id")).order_by("-n")
-    return [{"platform": row["platform"], "label": labels.get(row["platform"], row["platform"]), "n": row["n"]} for row in rows]
+    return [
+        {"platform": row["platform"], "label": labels.get(row["platform"], row["platform"]), "n": row["n"]}
+        for row in rows
+    ]
 
 
 def label_choices() -> list[tuple[int, str]]:
@@ -141,7 +144,6 @@ def intake_backlog() -> dict[str, int]:
 
 def recent_activity(limit: int = 10) -> list[Activity]:
     return list(Activity.objects.select_related("actor").order_by("-created_at", "-id")[:limit])
-
 
 
 def policy_failures(limit: int = 10) -> list[dict[str, Any]]:

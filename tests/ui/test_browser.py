@@ -119,14 +119,14 @@ def test_browser_live_query_streams_rows_stop_and_export(page, live_server, secr
 
     with page.expect_download() as download_info:
         page.click("#export-csv")
-    rows = list(csv.DictReader(io.StringIO(open(download_info.value.path()).read())))
+    rows = list(csv.DictReader(io.StringIO(download_info.value.path().read_text())))
     answered = [row for row in rows if row["status"] == "succeeded"]
     assert sorted(row["name"] for row in answered) == ["launchd", "launchd", "proc-0", "proc-1"]
     assert {row["hostname"] for row in answered} == {"mac-000.local", "mac-001.local"}
     assert [row["error"] for row in rows if row["status"] == "failed"] == ["no such table: processes"]
     with page.expect_download() as download_info:
         page.click("#export-json")
-    exported = json.loads(open(download_info.value.path()).read())
+    exported = json.loads(download_info.value.path().read_text())
     assert sorted(r["status"] for r in exported["results"]) == ["failed", "succeeded", "succeeded"]
 
 

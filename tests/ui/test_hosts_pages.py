@@ -1,10 +1,9 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
-
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from hosts.inventory.models import HostDetails, HostInterface, HostSoftware, HostUser
 from hosts.models import Host

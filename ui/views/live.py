@@ -117,7 +117,9 @@ def sql_check_view(request: HttpRequest) -> JsonResponse:
 @reader_required
 def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _campaign_for(request, campaign_id)
-    return render(request, "ui/live/campaign.html", {"campaign": campaign, "progress": live.campaign_progress(campaign)})
+    return render(
+        request, "ui/live/campaign.html", {"campaign": campaign, "progress": live.campaign_progress(campaign)}
+    )
 
 
 @require_POST
