@@ -6,12 +6,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from accounts.roles import can_manage_queries, is_admin
+from accounts.roles import can_manage_queries, can_run_live_queries, is_admin
 from accounts.services import activity_record
 from fleetweb.admin_site import ReadOnlyInlineMixin, RoleModelAdmin
-from queries.models import LabelMembership
+from queries.models import LabelMembership, PolicyResult
 from ui.hoststatus import STATUSES, status_filter
 
+from .inventory.models import HostDetails, HostInterface, HostQueryStat, HostSoftware, HostUser
+from .inventory.services import host_refetch
 from .models import EnrollSecret, Host
 from .services import host_delete
 from .status import status_from
@@ -80,6 +82,47 @@ class LabelMembershipInline(ReadOnlyInlineMixin, admin.TabularInline):
     verbose_name_plural = "labels"
 
 
+class PolicyResultInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = PolicyResult
+    fields = ("policy", "passes", "updated_at")
+    readonly_fields = fields
+    verbose_name_plural = "policies"
+
+
+class HostDetailsInline(ReadOnlyInlineMixin, admin.StackedInline):
+    model = HostDetails
+    readonly_fields = [f.name for f in HostDetails._meta.fields if f.name != "host"]
+    verbose_name_plural = "vitals and security posture"
+
+
+class HostSoftwareInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = HostSoftware
+    fields = ("name", "version", "source", "bundle_identifier", "install_path")
+    readonly_fields = fields
+    classes = ("collapse",)
+
+
+class HostUserInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = HostUser
+    fields = ("username", "uid", "user_type", "shell", "directory")
+    readonly_fields = fields
+    classes = ("collapse",)
+
+
+class HostInterfaceInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = HostInterface
+    fields = ("interface", "address", "mask", "mac", "default_route")
+    readonly_fields = fields
+
+
+class HostQueryStatInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = HostQueryStat
+    fields = ("name", "executions", "wall_time_ms", "user_time", "system_time", "average_memory", "denylisted")
+    readonly_fields = fields
+    classes = ("collapse",)
+    verbose_name_plural = "scheduled query performance"
+
+
 @admin.register(Host)
 class HostAdmin(RoleModelAdmin):
     list_display = (
@@ -97,8 +140,16 @@ class HostAdmin(RoleModelAdmin):
     readonly_fields = [f.name for f in Host._meta.fields if f.name != "id"]
     list_per_page = 50
     show_full_result_count = False
-    inlines = [LabelMembershipInline]
-    actions = ["delete_hosts"]
+    inlines = [
+        HostDetailsInline,
+        LabelMembershipInline,
+        PolicyResultInline,
+        HostInterfaceInline,
+        HostUserInline,
+        HostSoftwareInline,
+        HostQueryStatInline,
+    ]
+    actions = ["refetch_hosts", "delete_hosts"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Host]:
         return super().get_queryset(request).prefetch_related("labels").select_related("enroll_secret")
@@ -109,6 +160,8 @@ class HostAdmin(RoleModelAdmin):
         actions.pop("delete_selected", None)
         if not is_admin(request.user):
             actions.pop("delete_hosts", None)
+        if not can_run_live_queries(request.user):
+            actions.pop("refetch_hosts", None)
         return actions
 
     @admin.display(description="host", ordering="hostname")
@@ -142,6 +195,17 @@ class HostAdmin(RoleModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Host]) -> None:
         for host in queryset:
             self.delete_model(request, host)
+
+    @admin.action(description="Refetch vitals, labels and policies at the next check-in")
+    def refetch_hosts(self, request: HttpRequest, queryset: QuerySet[Host]) -> None:
+        if not can_run_live_queries(request.user):
+            self.message_user(request, "Your role cannot ask hosts to refetch.", messages.ERROR)
+            return
+        hosts = list(queryset)
+        for host in hosts:
+            host_refetch(host=host)
+        activity_record(actor=request.user, action="host_refetch", details={"host_ids": [h.pk for h in hosts]})
+        self.message_user(request, f"{len(hosts)} host(s) will refetch at their next check-in.", messages.SUCCESS)
 
     @admin.action(description="Delete selected hosts (agents must enroll again)")
     def delete_hosts(self, request: HttpRequest, queryset: QuerySet[Host]) -> None:

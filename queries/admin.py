@@ -49,6 +49,7 @@ class QueryAdmin(QueriesModelAdmin):
     form = QueryForm
     list_display = ("name", "platform", "scheduled_in", "updated_at")
     search_fields = ("name", "sql", "description")
+    ordering = ("name",)
 
     def get_queryset(self, request: HttpRequest) -> Any:
         from django.db.models import Count

@@ -6,9 +6,11 @@ import json
 
 import pytest
 
+from hosts.inventory.models import HostSoftware
 from hosts.models import Host
 from queries.live import campaign_query_id
 from queries.models import Campaign
+from tests.agent_sim import SimAgent, mac_tables
 
 from .conftest import SimulatedAgent, login, mac_enroll_request, make_user, screenshot
 
@@ -17,10 +19,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 XSS = "<script>document.title='pwned'</script>"
 
 
-def test_browser_login_find_host_open_detail_and_escape_agent_strings(page, live_server, secret, vectors):
+def _mac(client, index: int) -> SimAgent:
+    request, tables = mac_tables(index)
+    agent = SimAgent(client, request, tables)
+    assert "node_key" in agent.enroll()
+    return agent
+
+
+def test_browser_login_find_host_open_detail_and_escape_agent_strings(page, live_server, client, secret, vectors):
     make_user("alice", superuser=True)
     for n in range(3):
-        SimulatedAgent(live_server.url, mac_enroll_request(vectors, n)).enroll()
+        _mac(client, n).checkin()  # answers the inventory queries from its tables
+    assert HostSoftware.objects.filter(host__hostname="mac-001.corp.example").exists()
     evil = SimulatedAgent(live_server.url, mac_enroll_request(vectors, 99, hostname=f"evil{XSS}.local")).enroll()
     evil.post(
         "log",
@@ -43,15 +53,19 @@ def test_browser_login_find_host_open_detail_and_escape_agent_strings(page, live
     login(page, live_server, "alice")
     screenshot(page, "dashboard")
     page.click("nav >> text=Hosts")
-    page.fill("#host-search", "mac-001")
-    page.press("#host-search", "Enter")
-    page.wait_for_selector("#hosts-table >> text=mac-001.local")
-    assert page.locator("#hosts-table tbody tr").count() == 1
+    page.wait_for_selector("#hosts-table >> text=mac-002.corp.example")
     screenshot(page, "hosts")
-    page.click("#hosts-table >> text=mac-001.local")
+    page.fill("#host-search", "C7QX2L0001")  # by serial
+    page.press("#host-search", "Enter")
+    page.wait_for_selector("#hosts-table >> text=mac-001.corp.example")
+    assert page.locator("#hosts-table tbody tr").count() == 1
+    page.click("#hosts-table >> text=mac-001.corp.example")
     page.wait_for_selector("#host-title")
-    assert "mac-001.local" in page.inner_text("#host-title")
-    assert "C7QX000001" in page.inner_text("dl.vitals")
+    assert "mac-001.corp.example" in page.inner_text("#host-title")
+    assert "Apple M2 Pro" in page.inner_text("#vitals")
+    assert "Slack.app" in page.inner_text("#software-table")
+    assert "jane" in page.inner_text("#users-table")
+    assert "encrypted" in page.inner_text("#posture")
     screenshot(page, "host-detail")
 
     # The hostname and a result value holding markup show as text and run nothing.
@@ -75,18 +89,21 @@ def test_browser_login_find_host_open_detail_and_escape_agent_strings(page, live
     screenshot(page, "admin-hosts")
 
 
-def test_browser_live_query_streams_rows_stop_and_export(page, live_server, secret, vectors):
+def test_browser_live_query_streams_rows_stop_and_export(page, live_server, client, secret):
     make_user("alice", superuser=True)
-    agents = [SimulatedAgent(live_server.url, mac_enroll_request(vectors, n)).enroll() for n in range(4)]
+    agents = [_mac(client, n) for n in range(4)]
+    for agent in agents:
+        agent.checkin()  # the first check-in's inventory, out of the way
     login(page, live_server, "alice")
 
     page.goto(f"{live_server.url}/live/")
     page.check("input[name=platforms][value=darwin]")
     page.wait_for_function("document.getElementById('target-count').textContent === '4'")
-    page.fill("#sql", "SELECT nme FROM processes")
+    page.fill("#sql", "SELECT nme FROM users")
     page.wait_for_selector("#sql-checks .error >> text=no such column: nme")
     assert page.is_disabled("#run-query")
-    page.fill("#sql", "SELECT pid, name FROM processes;")
+    sql = "SELECT uid, username, directory FROM users;"
+    page.fill("#sql", sql)
     page.wait_for_selector("#sql-checks >> text=SQL looks valid.")
     screenshot(page, "live-query-new")
     page.click("#run-query")
@@ -95,35 +112,43 @@ def test_browser_live_query_streams_rows_stop_and_export(page, live_server, secr
     query_id = campaign_query_id(campaign.pk)
     assert campaign.target_count == 4
 
-    # Each agent picks the query up on its next check-in; answers show up one by one.
+    # Each agent runs the query on its next check-in; its rows show up while the others are
+    # still pending.
     for index, agent in enumerate(agents[:2]):
-        assert agent.read()[query_id] == "SELECT pid, name FROM processes;"
-        agent.answer(query_id, [{"pid": str(10 + index), "name": f"proc-{index}"}, {"pid": "1", "name": "launchd"}])
+        agent.table(
+            "users",
+            [
+                {"uid": "0", "username": "root", "directory": "/var/root"},
+                {"uid": str(501 + index), "username": f"u{index}", "directory": f"/Users/u{index}"},
+            ],
+        )
+        assert agent.checkin()["queries"][query_id] == sql
         page.wait_for_function(f"document.querySelectorAll('#results tbody tr').length === {2 * (index + 1)}")
         page.wait_for_function(f"document.getElementById('answered').textContent === '{index + 1}'")
-    agents[2].read()
-    agents[2].answer(query_id, [], status=1, message="no such table: processes")
-    page.wait_for_selector("#host-status >> text=no such table: processes")
+    agents[2].denylisted.add(sql)
+    agents[2].checkin()
+    page.wait_for_selector("#host-status >> text=distributed query is denylisted")
     assert page.inner_text("#campaign-status") == "running"
+    assert page.inner_text("#pending") == "1"
     screenshot(page, "live-query-results")
 
     # Sorting by a column reorders the rows.
-    page.click("#results thead th >> text=pid")
+    page.click("#results thead th >> text=uid")
     first = page.locator("#results tbody tr").first.inner_text()
-    assert first.split("\t")[1].strip() == "1"
+    assert first.split("\t")[1].strip() == "0"
 
     page.click("#stop-query")
     page.wait_for_function("document.getElementById('campaign-status').textContent === 'stopped'")
     assert page.is_disabled("#stop-query")
-    assert query_id not in agents[3].read()  # the host that never answered is no longer asked
+    assert query_id not in agents[3].checkin().get("queries", {})  # no longer asked
 
     with page.expect_download() as download_info:
         page.click("#export-csv")
     rows = list(csv.DictReader(io.StringIO(download_info.value.path().read_text())))
     answered = [row for row in rows if row["status"] == "succeeded"]
-    assert sorted(row["name"] for row in answered) == ["launchd", "launchd", "proc-0", "proc-1"]
-    assert {row["hostname"] for row in answered} == {"mac-000.local", "mac-001.local"}
-    assert [row["error"] for row in rows if row["status"] == "failed"] == ["no such table: processes"]
+    assert sorted(row["username"] for row in answered) == ["root", "root", "u0", "u1"]
+    assert {row["hostname"] for row in answered} == {"mac-000.corp.example", "mac-001.corp.example"}
+    assert [row["error"] for row in rows if row["status"] == "failed"] == ["distributed query is denylisted"]
     with page.expect_download() as download_info:
         page.click("#export-json")
     exported = json.loads(download_info.value.path().read_text())
