@@ -158,8 +158,8 @@ def page(browser, live_server) -> Iterator[Any]:
     page.close()
 
 
-def login(page: Any, live_server: Any, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
+def login(page: Any, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
@@ -169,3 +169,60 @@ def login(page: Any, live_server: Any, username: str) -> None:
 def screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+NGINX_CONF = """
+worker_processes 1;
+error_log {prefix}/error.log;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            # A plain reverse proxy: nginx's defaults (response buffering on) plus the Host header.
+            proxy_pass http://{upstream};
+            proxy_set_header Host $http_host;
+            proxy_http_version 1.1;
+        }}
+    }}
+}}
+"""
+
+
+@pytest.fixture
+def nginx_proxy(live_server) -> Iterator[str]:
+    """nginx in front of the live server; yields the proxy's base URL."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    upstream = live_server.url.split("://", 1)[1]
+    with tempfile.TemporaryDirectory(prefix="fleetweb-nginx-") as prefix:
+        conf = Path(prefix) / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(prefix=prefix, port=port, upstream=upstream))
+        process = subprocess.Popen([nginx, "-p", prefix, "-c", str(conf), "-g", "daemon off;"])
+        try:
+            for _ in range(100):
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        break
+                except OSError:
+                    if process.poll() is not None:
+                        raise RuntimeError(f"nginx exited: {(Path(prefix) / 'error.log').read_text()}") from None
+                    time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)

@@ -50,7 +50,7 @@ def test_browser_login_find_host_open_detail_and_escape_agent_strings(page, live
         },
     )
 
-    login(page, live_server, "alice")
+    login(page, live_server.url, "alice")
     screenshot(page, "dashboard")
     page.click("nav >> text=Hosts")
     page.wait_for_selector("#hosts-table >> text=mac-002.corp.example")
@@ -82,6 +82,15 @@ def test_browser_login_find_host_open_detail_and_escape_agent_strings(page, live
     page.goto(f"{live_server.url}/add-hosts/")
     assert secret.secret in page.inner_text("#enroll-secret")
     screenshot(page, "add-hosts")
+    page.goto(f"{live_server.url}/performance/")
+    assert "denylisted on" in page.inner_text("#performance-table")  # the agents' osquery_schedule rows
+    screenshot(page, "performance")
+    for name in ("reports", "collector"):
+        page.goto(f"{live_server.url}/{name}/")
+        page.wait_for_selector("h1")
+        screenshot(page, name)
+    page.goto(f"{live_server.url}/")
+    screenshot(page, "dashboard-with-hosts")
     page.goto(f"{live_server.url}/admin/hosts/host/")
     page.wait_for_selector("#result_list")
     assert XSS in page.inner_text("#result_list")
@@ -94,7 +103,7 @@ def test_browser_live_query_streams_rows_stop_and_export(page, live_server, clie
     agents = [_mac(client, n) for n in range(4)]
     for agent in agents:
         agent.checkin()  # the first check-in's inventory, out of the way
-    login(page, live_server, "alice")
+    login(page, live_server.url, "alice")
 
     page.goto(f"{live_server.url}/live/")
     page.check("input[name=platforms][value=darwin]")
@@ -159,7 +168,7 @@ def test_browser_admin_pack_with_scheduled_query_reaches_agent_config(page, live
     make_user("alice", superuser=True)
     agent = SimulatedAgent(live_server.url, mac_enroll_request(vectors, 1)).enroll()
     assert "ir-pack" not in agent.config().get("packs", {})
-    login(page, live_server, "alice")
+    login(page, live_server.url, "alice")
 
     # A query with a typo is refused before it is saved.
     page.goto(f"{live_server.url}/admin/queries/query/add/")
@@ -194,7 +203,7 @@ def test_browser_observer_sees_no_run_or_delete_and_server_refuses(page, live_se
     make_user("oscar", role="observer")
     agent = SimulatedAgent(live_server.url, mac_enroll_request(vectors, 1)).enroll()
     host = Host.objects.get()
-    login(page, live_server, "oscar")
+    login(page, live_server.url, "oscar")
 
     page.goto(f"{live_server.url}/hosts/{host.pk}/")
     page.wait_for_selector("#host-title")
@@ -234,3 +243,24 @@ def test_browser_observer_sees_no_run_or_delete_and_server_refuses(page, live_se
     )
     assert admin_delete.status == 403
     assert Host.objects.filter(pk=host.pk).exists()
+
+
+def test_browser_live_query_behind_a_plain_reverse_proxy(page, live_server, nginx_proxy, client, secret):
+    make_user("alice", superuser=True)
+    agents = [_mac(client, n) for n in range(2)]
+    for agent in agents:
+        agent.checkin()
+
+    login(page, nginx_proxy, "alice")
+    page.goto(f"{nginx_proxy}/live/")
+    page.check("input[name=all]")
+    page.wait_for_function("document.getElementById('target-count').textContent === '2'")
+    page.fill("#sql", "SELECT version FROM osquery_info;")
+    page.wait_for_selector("#sql-checks >> text=SQL looks valid.")
+    page.click("#run-query")
+    page.wait_for_selector("#campaign")
+    for index, agent in enumerate(agents):
+        agent.checkin()
+        page.wait_for_function(f"document.querySelectorAll('#results tbody tr').length === {index + 1}")
+    page.wait_for_function("document.getElementById('campaign-status').textContent === 'completed'")
+    assert page.locator("#results tbody tr").first.inner_text().endswith("5.23.1")
