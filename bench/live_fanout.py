@@ -72,7 +72,7 @@ def _cleanup_redis(host_ids: list[int], campaign_id: int) -> None:
     redis = get_redis()
     pipe = redis.pipeline(transaction=False)
     for host_id in host_ids:
-        for prefix in ("dq", "dqd", "dqs", "due", "cfg:h"):
+        for prefix in ("dq", "dqs", "due", "cfg:h"):
             pipe.delete(f"{prefix}:{host_id}")
         pipe.hdel("lastseen", str(host_id))
     for suffix in ("res", "left", "status"):

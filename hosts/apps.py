@@ -5,4 +5,6 @@ class HostsConfig(AppConfig):
     name = "hosts"
 
     def ready(self) -> None:
-        from .inventory import provider  # noqa: F401 - registers the detail-query hooks
+        from .inventory import provider, signals  # noqa: F401 - provider registers the detail-query hooks
+
+        signals.connect()

@@ -14,7 +14,8 @@ from fleetweb.redis import get_redis
 
 from .models import Host
 
-_HASH = "lastseen"
+HASH = "lastseen"
+_HASH = HASH
 _FLUSHING = "lastseen:flushing"
 FLUSH_EVERY = 10.0
 _last_inline_flush = 0.0
@@ -22,6 +23,11 @@ _last_inline_flush = 0.0
 
 def mark_seen(host_id: int, now: float | None = None) -> None:
     get_redis().hset(_HASH, str(host_id), int(now or time.time()))
+    flush_without_worker()
+
+
+def flush_without_worker() -> None:
+    """After a check-in was recorded: flush from the request path when no Celery worker will."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         _maybe_flush_inline()
 

@@ -1,5 +1,6 @@
 """Writes to hosts: enrollment and deletion."""
 
+import hashlib
 import hmac
 import logging
 from typing import Any
@@ -23,9 +24,27 @@ _PLATFORM_NAMES = {
     "linux": Platform.LINUX,
 }
 _LINUX_FAMILY = {"ubuntu", "debian", "rhel", "centos", "fedora", "amzn", "arch", "suse", "opensuse", "gentoo"}
+# Hardware UUIDs that firmware vendors ship on many boards at once. Matching re-enrolls on them
+# would merge unrelated machines, so they count as "no UUID".
+_SHARED_UUIDS = {
+    "00000000-0000-0000-0000-000000000000",
+    "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    "03000200-0400-0500-0006-000700080009",
+    "00020003-0004-0005-0006-000700080009",
+}
+# Placeholder serials from unconfigured firmware; the same reasoning applies.
+_SHARED_SERIALS = {"", "0", "none", "default string", "to be filled by o.e.m.", "system serial number", "not specified"}
+
+
+# Longer than any enroll takes; bounds how long a crashed request blocks the machine's re-enroll.
+_ENROLL_LOCK_SECONDS = 60
 
 
 class EnrollError(Exception):
+    pass
+
+
+class EnrollBusy(Exception):
     pass
 
 
@@ -73,9 +92,12 @@ def _host_fields(host_identifier: str, platform_type: Any, details: dict[str, An
         mask = int(platform_type)
     except (TypeError, ValueError):
         mask = 0
+    uuid = (system.get("uuid") or info.get("uuid") or "").strip()
+    if uuid.lower() in _SHARED_UUIDS:
+        uuid = ""
     fields = {
         "host_identifier": host_identifier[:255],
-        "uuid": (system.get("uuid") or info.get("uuid") or "")[:255],
+        "uuid": uuid[:255],
         "hostname": (system.get("hostname") or host_identifier)[:255],
         "computer_name": system.get("computer_name", "")[:255],
         "hardware_serial": system.get("hardware_serial", "")[:255],
@@ -92,35 +114,59 @@ def _host_fields(host_identifier: str, platform_type: Any, details: dict[str, An
     return fields
 
 
-def _find_existing(fields: dict[str, Any]) -> Host | None:
-    """The host a re-enrolling agent already is, by the configured identity.
+def _identity(fields: dict[str, Any]) -> tuple[str, str]:
+    """Which field identifies a re-enrolling agent, and its value, by FLEET ENROLL_IDENTITY.
 
     With "uuid" (the default), the hardware UUID decides; the serial and then the host identifier
     are fallbacks only when the agent reports no UUID. Two machines with the same hostname but
-    different UUIDs therefore stay apart.
+    different UUIDs therefore stay apart. The fallbacks only match hosts that have no UUID either,
+    for the same reason.
     """
-    qs = Host.objects.select_for_update()
     if fleet_setting("ENROLL_IDENTITY") == "host_identifier":
-        return qs.filter(host_identifier=fields["host_identifier"]).order_by("id").first()
+        return "host_identifier", fields["host_identifier"]
     if fields["uuid"]:
-        return qs.filter(uuid=fields["uuid"]).order_by("id").first()
-    if fields["hardware_serial"]:
-        return qs.filter(hardware_serial=fields["hardware_serial"], uuid="").order_by("id").first()
-    return qs.filter(host_identifier=fields["host_identifier"], uuid="").order_by("id").first()
+        return "uuid", fields["uuid"]
+    if fields["hardware_serial"].strip().lower() not in _SHARED_SERIALS:
+        return "hardware_serial", fields["hardware_serial"]
+    return "host_identifier", fields["host_identifier"]
 
 
-@transaction.atomic
+def _find_existing(fields: dict[str, Any]) -> Host | None:
+    """The host a re-enrolling agent already is (see `_identity`)."""
+    field, value = _identity(fields)
+    qs = Host.objects.select_for_update().filter(**{field: value})
+    if field != "uuid" and fleet_setting("ENROLL_IDENTITY") != "host_identifier":
+        qs = qs.filter(uuid="")
+    return qs.order_by("id").first()
+
+
 def host_enroll(
     *, enroll_secret: str, host_identifier: str, platform_type: Any, host_details: dict[str, Any]
 ) -> tuple[Host, str]:
     """Enroll (or re-enroll) an agent and return the host with its fresh node key.
 
-    Raises EnrollError for a wrong or revoked secret; no host is created then.
+    Raises EnrollError for a wrong or revoked secret; no host is created then. Raises EnrollBusy
+    while another enroll of the same machine is running: an agent whose first request outlived
+    its 16 s timeout retries while the first is still in flight, and under the database's
+    read-committed isolation both would otherwise insert the host.
     """
     secret = enroll_secret_match(enroll_secret)
     if secret is None:
         raise EnrollError("invalid or revoked enroll secret")
     fields = _host_fields(host_identifier, platform_type, host_details)
+    field, value = _identity(fields)
+    lock = "enroll:lock:" + hashlib.sha256(f"{field}={value.lower()}".encode()).hexdigest()
+    redis = get_redis()
+    if not redis.set(lock, 1, nx=True, ex=_ENROLL_LOCK_SECONDS):
+        raise EnrollBusy("another enrollment of this machine is in progress; retry")
+    try:
+        return _enroll_locked(secret, fields)
+    finally:
+        redis.delete(lock)
+
+
+@transaction.atomic
+def _enroll_locked(secret: EnrollSecret, fields: dict[str, Any]) -> tuple[Host, str]:
     now = timezone.now()
     host = _find_existing(fields)
     old_hash = None
@@ -155,7 +201,14 @@ def _after_enroll(old_hash: str | None, node_hash: str, node: NodeHost) -> None:
 
 @transaction.atomic
 def host_delete(*, host: Host) -> None:
-    """Delete a host. Its node key stops working at once, so the agent re-enrolls cleanly."""
+    """Delete a host. Its node key stops working at once: the agent's next request gets
+    `node_invalid`, and its re-enroll creates the host afresh."""
     old_hash = host.node_key_hash
+    host_id = host.pk
     host.delete()
-    transaction.on_commit(lambda: node_host_forget(old_hash))
+
+    def revoke() -> None:
+        node_host_forget(old_hash)
+        get_redis().delete(f"cfg:h:{host_id}")
+
+    transaction.on_commit(revoke)

@@ -16,6 +16,7 @@ from enum import StrEnum
 from fleetweb.conf import fleet_setting
 from fleetweb.redis import get_redis
 
+from . import presence
 from .models import Host
 
 ONLINE_BUFFER = timedelta(seconds=60)
@@ -56,7 +57,7 @@ def host_last_seen(hosts: Iterable[Host]) -> dict[int, datetime | None]:
     hosts = list(hosts)
     if not hosts:
         return {}
-    pending = get_redis().hmget("lastseen", [str(h.pk) for h in hosts])
+    pending = get_redis().hmget(presence.HASH, [str(h.pk) for h in hosts])
     seen: dict[int, datetime | None] = {}
     for host, ts in zip(hosts, pending, strict=True):
         candidates = [d for d in (host.last_seen_at, datetime.fromtimestamp(int(ts), tz=UTC) if ts else None) if d]
@@ -85,3 +86,14 @@ def host_status(host: Host, now: datetime) -> HostStatus:
 
 def host_is_new(host: Host, now: datetime) -> bool:
     return now - host.enrolled_at < NEW_FOR
+
+
+def host_status_summary(now: datetime, hosts: Iterable[Host] | None = None) -> dict[str, int]:
+    """Counts for a dashboard: online, offline, missing (each host in exactly one), plus new."""
+    hosts = list(Host.objects.all() if hosts is None else hosts)
+    counts = dict.fromkeys((s.value for s in HostStatus), 0)
+    for status in host_statuses(hosts, now).values():
+        counts[status.value] += 1
+    counts["new"] = sum(1 for h in hosts if host_is_new(h, now))
+    counts["total"] = len(hosts)
+    return counts

@@ -7,20 +7,36 @@ reloads its schedule when the bytes change (protocol doc §3.2).
 """
 
 import hashlib
+import logging
 from typing import Any
 
 import orjson
 from django.db.models import Q
 
+from fleetweb.conf import fleet_setting
 from fleetweb.redis import get_redis
+from hosts.checkin import Prefetch, prefetch_fetch
 from hosts.models import Host
 from hosts.node_cache import NodeHost
 
 from .agent_options import DEFAULT_AGENT_OPTIONS
 from .models import AgentOptions, Label, LabelMembership, Pack, ScheduledQuery
+from .validators import RESERVED_NAME_PREFIXES, RESERVED_NAME_SUFFIXES
+
+log = logging.getLogger(__name__)
 
 GENERATION_KEY = "cfg:gen"
+HOST_CACHE_KEY = "cfg:h:{host_id}"
 _CACHE_SECONDS = 24 * 3600
+# osquery rejects a config nested deeper than this (kMaxConfigDepth in config.cpp).
+MAX_CONFIG_DEPTH = 32
+# Fetched with the node-key lookup (hosts.checkin), so a cached config costs no extra round trip.
+CONFIG_PREFETCH: tuple[Prefetch, ...] = (("get", GENERATION_KEY), ("hash", HOST_CACHE_KEY))
+
+
+class ConfigUnservable(Exception):
+    """The rendered config would make the agent drop its schedule (too big or too deep); the agent
+    must be told `error` instead, so it keeps the config it runs (protocol doc §3.2)."""
 
 
 def config_hash(body: bytes) -> str:
@@ -52,8 +68,20 @@ def _scheduled_query_object(sq: ScheduledQuery) -> dict[str, Any]:
     return obj
 
 
+def _name_reserved(name: str) -> bool:
+    return name.startswith(RESERVED_NAME_PREFIXES) or name.endswith(RESERVED_NAME_SUFFIXES)
+
+
 def pack_object(pack: Pack) -> dict[str, Any]:
-    obj: dict[str, Any] = {"queries": {sq.name: _scheduled_query_object(sq) for sq in pack.scheduled_queries.all()}}
+    queries = {}
+    for sq in pack.scheduled_queries.all():
+        # The model validator refuses these names, but bulk imports can bypass it; the agent
+        # would skip the query with only a local warning, so leave it out visibly here.
+        if _name_reserved(sq.name):
+            log.warning("pack %r: query name %r is reserved by osquery; not served", pack.name, sq.name)
+            continue
+        queries[sq.name] = _scheduled_query_object(sq)
+    obj: dict[str, Any] = {"queries": queries}
     if pack.platform:
         obj["platform"] = pack.platform
     if pack.min_osquery_version:
@@ -85,21 +113,43 @@ def config_render(host_id: int, platform: str) -> bytes:
     packs = packs_for_host(host_id, platform)
     if packs:
         body["packs"] = {pack.name: pack_object(pack) for pack in packs}
-    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    rendered = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    limit = fleet_setting("CONFIG_MAX_BYTES")
+    if len(rendered) > limit:
+        raise ConfigUnservable(f"the config for this host is {len(rendered)} bytes; osquery accepts at most {limit}")
+    if _depth(body) > MAX_CONFIG_DEPTH:
+        raise ConfigUnservable(f"the config for this host is nested deeper than osquery's {MAX_CONFIG_DEPTH} levels")
+    return rendered
 
 
-def config_for_node(node: NodeHost) -> bytes:
-    """The cached config bytes for a host, rendering on a miss. One Redis round trip on a hit."""
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def config_for_node(node: NodeHost, prefetched: list[Any] | None = None) -> bytes:
+    """The cached config bytes for a host, rendering on a miss.
+
+    `prefetched` is the check-in's values for CONFIG_PREFETCH; with it a cache hit costs nothing
+    more. Raises ConfigUnservable when the rendered config would break the agent.
+    """
     redis = get_redis()
-    cache_key = f"cfg:h:{node.id}"
-    pipe = redis.pipeline(transaction=False)
-    pipe.get(GENERATION_KEY)
-    pipe.hmget(cache_key, "gen", "body")
-    generation, (cached_gen, cached_body) = pipe.execute()
+    if prefetched is None or len(prefetched) != len(CONFIG_PREFETCH):
+        prefetched = prefetch_fetch(node.id, CONFIG_PREFETCH)
+    generation, cached = prefetched
     generation = generation or b"0"
-    if cached_body is not None and cached_gen == generation:
+    cached_body = cached.get(b"body")
+    if cached_body is not None and cached.get(b"gen") == generation:
         return bytes(cached_body)
-    body = config_render(node.id, node.platform)
+    cache_key = HOST_CACHE_KEY.format(host_id=node.id)
+    try:
+        body = config_render(node.id, node.platform)
+    except ConfigUnservable as exc:
+        log.error("host %s: config not served: %s", node.id, exc)
+        raise
     digest = config_hash(body)
     Host.objects.filter(pk=node.id).exclude(config_hash_served=digest).update(config_hash_served=digest)
     pipe = redis.pipeline(transaction=False)

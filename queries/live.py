@@ -1,9 +1,10 @@
 """Live queries (campaigns): target hosts, hand the SQL out on distributed/read, collect answers.
 
-Redis carries everything the agents' check-ins touch, so a steady-state distributed/read costs
-one pipelined round trip and no SQL:
-- `dq:<host>` hash, query id -> SQL, for every campaign the host still owes an answer;
-- `dqd:<host>` hash, query id -> discovery SQL, for campaigns launched with one;
+Redis carries everything the agents' check-ins touch. The pending hash is read in the same round
+trip that resolves the agent's node key (hosts.checkin), so a steady-state distributed/read costs
+no SQL and no extra Redis call:
+- `dq:<host>` hash, query id -> SQL, for every campaign the host still owes an answer, and
+  `d:<query id>` -> discovery SQL for campaigns launched with one (same hash: same round trip);
 - `dqs:<host>` hash, query id -> how many times the query was handed out (discovery bookkeeping).
 
 Each answer is stored on its CampaignHost row and appended to `lq:<id>:res`, a Redis list read by
@@ -25,7 +26,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.services import activity_record
-from collector.distributed import QueryResult, ReadWork, register_read_provider, register_write_handler
+from collector.distributed import QueryResult, ReadWork, register_prefetched_read_provider, register_write_handler
 from fleetweb.conf import fleet_setting
 from fleetweb.redis import get_redis
 from hosts.models import Host
@@ -51,12 +52,15 @@ class CampaignError(ValueError):
     """A campaign request that cannot be carried out; the message is shown to the operator."""
 
 
+PENDING_KEY = "dq:{host_id}"
+
+
 def pending_key(host_id: int) -> str:
-    return f"dq:{host_id}"
+    return PENDING_KEY.format(host_id=host_id)
 
 
-def _discovery_key(host_id: int) -> str:
-    return f"dqd:{host_id}"
+def _discovery_field(query_id: str) -> str:
+    return f"d:{query_id}"
 
 
 def _deliveries_key(host_id: int) -> str:
@@ -91,7 +95,8 @@ def _campaign_id_of(query_id: str) -> int | None:
 def campaign_launch(
     *,
     sql: str,
-    targets: dict[str, Any],
+    targets: dict[str, Any] | None = None,
+    host_ids: Iterable[int] | None = None,
     user: Any = None,
     ttl: int | None = None,
     discovery: str = "",
@@ -99,24 +104,29 @@ def campaign_launch(
     """Resolve `targets` to hosts now, create the campaign and hand it to those hosts' next check-in.
 
     `targets` is `{"hosts": [id|hostname|uuid|serial], "labels": [id|name], "platforms": [...],
-    "all": bool}`. Raises CampaignError for empty SQL, unknown targets or no hosts at all. The
-    launch is written to the audit log.
+    "all": bool}`; `host_ids` is shorthand for `{"hosts": host_ids}`. Raises CampaignError for
+    empty SQL, unknown targets or no hosts at all. The launch is written to the audit log.
     """
+    if host_ids is not None:
+        targets = {**(targets or {}), "hosts": sorted(set(host_ids))}
     sql = (sql or "").strip()
     if not sql:
         # osquery loops on an empty query (Fleet issues #14286, #15524).
         raise CampaignError("query SQL is empty")
     try:
-        host_ids = resolve_targets(targets)
+        resolved = resolve_targets(targets if targets is not None else {})
     except ValueError as exc:
         raise CampaignError(str(exc)) from exc
-    if not host_ids:
+    if not resolved:
         raise CampaignError("no hosts targeted")
-    ttl = ttl or fleet_setting("LIVE_QUERY_TTL")
-    campaign = campaign_launch_hosts(
-        sql=sql, host_ids=host_ids, ttl=ttl, user=user, targets_spec=targets, discovery=discovery.strip()
+    return campaign_launch_hosts(
+        sql=sql,
+        host_ids=resolved,
+        ttl=ttl or fleet_setting("LIVE_QUERY_TTL"),
+        user=user,
+        targets_spec=targets,
+        discovery=discovery.strip(),
     )
-    return campaign
 
 
 @transaction.atomic
@@ -160,8 +170,7 @@ def _publish(campaign_id: int, sql: str, discovery: str, host_ids: list[int], tt
         pipe.hset(pending_key(host_id), query_id, sql)
         _extend_expiry(pipe, pending_key(host_id), keep)
         if discovery:
-            pipe.hset(_discovery_key(host_id), query_id, discovery)
-            _extend_expiry(pipe, _discovery_key(host_id), keep)
+            pipe.hset(pending_key(host_id), _discovery_field(query_id), discovery)
     pipe.execute()
 
 
@@ -176,8 +185,7 @@ def _unpublish(campaign_id: int, host_ids: Iterable[int]) -> None:
     query_id = campaign_query_id(campaign_id)
     pipe = get_redis().pipeline(transaction=False)
     for host_id in host_ids:
-        pipe.hdel(pending_key(host_id), query_id)
-        pipe.hdel(_discovery_key(host_id), query_id)
+        pipe.hdel(pending_key(host_id), query_id, _discovery_field(query_id))
         pipe.hdel(_deliveries_key(host_id), query_id)
     pipe.execute()
 
@@ -241,16 +249,13 @@ def _complete(campaign_id: int) -> None:
 # --- the agent side -------------------------------------------------------------------------------
 
 
-@register_read_provider
-def live_work(node: NodeHost, now: float) -> ReadWork:
-    pipe = get_redis().pipeline(transaction=False)
-    pipe.hgetall(pending_key(node.id))
-    pipe.hgetall(_discovery_key(node.id))
-    pending, discovery = pipe.execute()
+@register_prefetched_read_provider(("hash", PENDING_KEY))
+def live_work(node: NodeHost, now: float, pending: dict[bytes, bytes]) -> ReadWork:
     if not pending:
         return ReadWork()
-    queries = {k.decode(): v.decode() for k, v in pending.items()}
-    discovery_sql = {k.decode(): v.decode() for k, v in discovery.items() if k in pending}
+    fields = {k.decode(): v.decode() for k, v in pending.items()}
+    queries = {k: v for k, v in fields.items() if not k.startswith("d:")}
+    discovery_sql = {k: fields[_discovery_field(k)] for k in queries if _discovery_field(k) in fields}
     if discovery_sql:
         kept = _count_discovery_deliveries(node, discovery_sql)
         for query_id in discovery_sql.keys() - kept.keys():
@@ -278,7 +283,13 @@ def _count_discovery_deliveries(node: NodeHost, discovery_sql: dict[str, str]) -
 
 
 @register_write_handler(PREFIX)
+@transaction.atomic
 def live_results(node: NodeHost, results: list[QueryResult]) -> None:
+    """Store each answer (rows, status, error message, stats) on the host's CampaignHost row.
+
+    Only a pending row is updated, so an agent resending a write after a lost reply changes
+    nothing. The answer reaches subscribers and leaves the host's pending work only once the
+    rows are committed."""
     for result in results:
         campaign_id = _campaign_id_of(result.query_id)
         if campaign_id is None:
@@ -312,11 +323,28 @@ def _record_answer(
         late = CampaignHost.objects.filter(
             campaign_id=campaign_id, host_id=node.id, status=CampaignHost.Status.FILTERED
         ).update(**fields)
-    redis = get_redis()
+    transaction.on_commit(
+        lambda: _publish_answer(node, campaign_id, status, rows, error, stats, now, first=bool(first), late=bool(late))
+    )
+
+
+def _publish_answer(
+    node: NodeHost,
+    campaign_id: int,
+    status: str,
+    rows: list[dict[str, str]],
+    error: str,
+    stats: dict[str, int],
+    now: datetime,
+    *,
+    first: bool,
+    late: bool,
+) -> None:
+    """Take the query off the host's pending work, append the answer to the campaign's feed and
+    complete the campaign when this was the last host. Runs once the answer is committed."""
     query_id = campaign_query_id(campaign_id)
-    pipe = redis.pipeline(transaction=False)
-    pipe.hdel(pending_key(node.id), query_id)
-    pipe.hdel(_discovery_key(node.id), query_id)
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.hdel(pending_key(node.id), query_id, _discovery_field(query_id))
     pipe.hdel(_deliveries_key(node.id), query_id)
     if first or late:
         event = {

@@ -1,4 +1,4 @@
-"""Live queries, host refetch/status and carve downloads; mounted at /api/v1/fleetweb/."""
+"""Live queries, host refetch/status, carve downloads and reports; mounted at /api/v1/fleetweb/."""
 
 from django.urls import path
 
@@ -19,4 +19,6 @@ urlpatterns = [
     path("hosts/<int:host_id>/refetch", v.HostRefetchView.as_view(), name="host_refetch"),
     path("hosts/<int:host_id>/status", v.HostStatusView.as_view(), name="host_status"),
     path("carves/<int:carve_id>/download", v.CarveDownloadView.as_view(), name="carve_download"),
+    path("policies/<int:policy_id>", v.PolicyReportView.as_view(), name="policy_report"),
+    path("query-performance", v.QueryPerformanceView.as_view(), name="query_performance"),
 ]

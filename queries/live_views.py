@@ -1,4 +1,4 @@
-"""HTTP API for live queries, host refetch and carve downloads.
+"""HTTP API for live queries, host refetch and status, carve downloads, policy and query-cost reports.
 
 Results stream as Server-Sent Events (`text/event-stream`): plain HTTP that proxies and load
 balancers pass through, unlike websockets. Each result's event id is its position in the
@@ -27,12 +27,13 @@ from rest_framework.views import APIView
 from accounts.roles import can_manage_queries, can_read, can_run_live_queries
 from collector.models import CarveSession
 from collector.services.carves import carve_chunks, carve_downloadable
-from hosts.inventory.services import host_config_applied, host_refetch
+from hosts.inventory.services import host_config_applied, host_refetch, query_performance
 from hosts.models import Host
 from hosts.status import host_is_new, host_status
 
 from . import live
-from .models import Campaign, Query
+from .models import Campaign, Policy, Query
+from .policies import policy_counts, policy_failing_hosts
 from .targets import hosts_by_identifiers
 
 STREAM_HEARTBEAT_SECONDS = 15.0
@@ -158,7 +159,8 @@ def campaign_event_stream(campaign: Campaign, offset: int) -> Iterator[bytes]:
     """results, progress whenever it changes, and a final `end` once the campaign ended and every
     result was sent. Comments keep idle connections alive through proxies."""
     yield b"retry: 2000\n\n"
-    last_progress: dict[str, Any] | None = None
+    last_progress = live.campaign_progress(campaign)
+    yield _sse("progress", last_progress)
     while True:
         results, state = live.campaign_wait(campaign, offset, STREAM_HEARTBEAT_SECONDS)
         for result in results:
@@ -310,3 +312,23 @@ class CarveDownloadView(APIView):
         response["X-Carve-SHA256"] = session.sha256
         response["Content-Disposition"] = f'attachment; filename="carve-{session.pk}.tar"'
         return response
+
+
+class PolicyReportView(APIView):
+    """Pass/fail/unknown counts for a policy and the hosts failing it."""
+
+    def get(self, request: Request, policy_id: int) -> Response:
+        _require(can_read(request.user))
+        policy = get_object_or_404(Policy, pk=policy_id)
+        failing = [{"host_id": h.pk, "hostname": h.hostname} for h in policy_failing_hosts(policy)]
+        return Response(
+            {"policy": {"id": policy.pk, "name": policy.name}, **policy_counts(policy), "failing_hosts": failing}
+        )
+
+
+class QueryPerformanceView(APIView):
+    """Scheduled queries by cost across hosts, the ones the watchdog denylists first."""
+
+    def get(self, request: Request) -> Response:
+        _require(can_read(request.user))
+        return Response({"queries": query_performance()})

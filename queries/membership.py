@@ -17,10 +17,10 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from collector.distributed import QueryResult, ReadWork, register_read_provider, register_write_handler
+from collector.distributed import QueryResult, ReadWork, register_prefetched_read_provider, register_write_handler
 from fleetweb.conf import fleet_setting
 from fleetweb.redis import get_redis
-from hosts.inventory.due import INFLIGHT_SECONDS, due_set, due_times, jitter_seconds
+from hosts.inventory.due import DUE_KEY, INFLIGHT_SECONDS, due_from, due_set, jitter_seconds
 from hosts.node_cache import NodeHost
 
 from .agent_config import config_generation_bump
@@ -44,8 +44,16 @@ def connect() -> None:
         post_delete.connect(membership_generation_bump, sender=model, dispatch_uid=f"lp-delete-{model.__name__}")
 
 
+# Fleet-style platform names used in label and policy specs, mapped to the platform we record.
+_PLATFORM_ALIASES = {
+    "macos": "darwin",
+    **dict.fromkeys(("ubuntu", "debian", "rhel", "centos", "fedora", "amzn", "arch", "suse", "opensuse"), "linux"),
+}
+
+
 def _platforms(value: str) -> set[str]:
-    return {p.strip().lower() for p in value.split(",") if p.strip()}
+    names = {p.strip().lower() for p in value.split(",") if p.strip()}
+    return {_PLATFORM_ALIASES.get(name, name) for name in names}
 
 
 def query_lists() -> dict[str, list[list[Any]]]:
@@ -71,25 +79,24 @@ def _applies(platforms: str, node: NodeHost) -> bool:
     return not wanted or node.platform in wanted
 
 
-@register_read_provider
-def membership_work(node: NodeHost, now: float) -> ReadWork:
-    labels_due, policies_due = due_times(node.id, ("labels", "policies"))
+@register_prefetched_read_provider(("hash", DUE_KEY))
+def membership_work(node: NodeHost, now: float, due_hash: dict[bytes, bytes]) -> ReadWork:
+    labels_due, policies_due = due_from(due_hash, "labels"), due_from(due_hash, "policies")
     want_labels = labels_due is None or labels_due <= now
     want_policies = policies_due is None or policies_due <= now
     if not want_labels and not want_policies:
         return ReadWork()
     lists = query_lists()
     work = ReadWork()
-    if want_labels:
-        due_set(node.id, "labels", now + INFLIGHT_SECONDS)
-        for label_id, sql, platforms in lists["labels"]:
-            if _applies(platforms, node):
-                work.queries[f"{LABEL_PREFIX}_{label_id}"] = sql
-    if want_policies:
-        due_set(node.id, "policies", now + INFLIGHT_SECONDS)
-        for policy_id, sql, platforms in lists["policies"]:
-            if _applies(platforms, node):
-                work.queries[f"{POLICY_PREFIX}_{policy_id}"] = sql
+    for category, prefix, wanted in (("labels", LABEL_PREFIX, want_labels), ("policies", POLICY_PREFIX, want_policies)):
+        if not wanted:
+            continue
+        queries = {
+            f"{prefix}_{item_id}": sql for item_id, sql, platforms in lists[category] if _applies(platforms, node)
+        }
+        # With nothing to ask, the host is simply not due again until the next interval.
+        due_set(node.id, category, now + INFLIGHT_SECONDS if queries else _next_due(node.id, category))
+        work.queries.update(queries)
     return work
 
 

@@ -17,8 +17,8 @@ def hosts_by_identifiers(identifiers: list[Any]) -> tuple[set[int], list[str]]:
         if isinstance(ident, bool):
             missing.append(str(ident))
             continue
-        if isinstance(ident, int) or (isinstance(ident, str) and ident.isdigit()):
-            found = set(Host.objects.filter(pk=int(ident)).values_list("id", flat=True))
+        if isinstance(ident, int):
+            found = set(Host.objects.filter(pk=ident).values_list("id", flat=True))
         else:
             text = str(ident).strip()
             found = (
@@ -30,6 +30,9 @@ def hosts_by_identifiers(identifiers: list[Any]) -> tuple[set[int], list[str]]:
                 if text
                 else set()
             )
+            if not found and text.isdigit():
+                # A host id sent as a string (query strings, CSV imports).
+                found = set(Host.objects.filter(pk=int(text)).values_list("id", flat=True))
         if found:
             ids |= found
         else:

@@ -30,10 +30,16 @@ def read_body(request: HttpRequest) -> bytes:
     declared = request.META.get("CONTENT_LENGTH") or ""
     if declared.isdigit() and int(declared) > limit:
         raise AgentError(f"request body is {declared} bytes; the limit is {limit}", 413)
+    # Django reads nothing without a Content-Length. A chunked body (not what osquery sends, but
+    # what some proxies forward) is read straight from the server's stream, which the WSGI server
+    # de-chunks and ends; the running total below is then the only cap, so it is kept tight.
+    stream: Any = request
+    if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        stream = request.META["wsgi.input"]
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = request.read(_READ_CHUNK)
+        chunk = stream.read(_READ_CHUNK)
         if not chunk:
             break
         size += len(chunk)
@@ -45,20 +51,23 @@ def read_body(request: HttpRequest) -> bytes:
 
 def gunzip_bounded(data: bytes, limit: int) -> bytes:
     """Decompress gzip (or zlib) data, stopping as soon as the output would pass `limit`, so a
-    gzip bomb costs at most `limit` bytes of memory."""
-    decomp = zlib.decompressobj(wbits=47)  # 32 + 15: auto-detect gzip or zlib headers
+    gzip bomb costs at most `limit` bytes of memory. Concatenated gzip members (what `cat a.gz
+    b.gz` or some proxies produce) are all decompressed, as gunzip does."""
     out = bytearray()
     pending = data
     try:
         while pending:
-            out += decomp.decompress(pending, limit + 1 - len(out))
-            if len(out) > limit:
-                raise AgentError(f"decompressed body exceeds the limit of {limit} bytes", 413)
-            pending = decomp.unconsumed_tail
-            if decomp.eof:
-                break
-        if not decomp.eof:
-            raise AgentError("gzip body is truncated")
+            decomp = zlib.decompressobj(wbits=47)  # 32 + 15: auto-detect gzip or zlib headers
+            while pending:
+                out += decomp.decompress(pending, limit + 1 - len(out))
+                if len(out) > limit:
+                    raise AgentError(f"decompressed body exceeds the limit of {limit} bytes", 413)
+                pending = decomp.unconsumed_tail
+                if decomp.eof:
+                    break
+            if not decomp.eof:
+                raise AgentError("gzip body is truncated")
+            pending = decomp.unused_data
     except zlib.error as exc:
         raise AgentError(f"body is not valid gzip: {exc}") from exc
     return bytes(out)

@@ -7,6 +7,7 @@ never carry `error`. Status codes are still set sensibly for proxies and people.
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -17,10 +18,10 @@ from redis.exceptions import RedisError
 
 from collector import distributed
 from collector.services import carves, logs
-from hosts import presence
-from hosts.node_cache import NodeHost, node_host_get
-from hosts.services import EnrollError, host_enroll
-from queries.agent_config import config_for_node
+from hosts.checkin import Prefetch, node_checkin
+from hosts.node_cache import NodeHost
+from hosts.services import EnrollBusy, EnrollError, host_enroll
+from queries.agent_config import CONFIG_PREFETCH, ConfigUnservable, config_for_node
 
 from .body import AgentError, node_key_from, parse_agent_json
 
@@ -37,10 +38,16 @@ def error_reply(message: str, status: int = 400) -> HttpResponse:
 
 
 class NodeView(View):
-    """Parse the body, find the host behind the node key, then call `handle()`."""
+    """Parse the body, check the host in (node key, last seen, per-host state), call `handle()`."""
 
-    http_method_names = ["post", "options"]
+    # Everything else, OPTIONS included (Django's default OPTIONS reply is empty), gets a JSON 405.
+    http_method_names = ["post"]
     requires_node = True
+    # Per-host Redis state `handle()` needs, fetched in the node-key round trip (hosts.checkin).
+    prefetched: list[Any]
+
+    def prefetch(self) -> Sequence[Prefetch]:
+        return ()
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return error_reply(f"{request.method} is not allowed; osquery agents POST JSON here", 405)
@@ -49,11 +56,12 @@ class NodeView(View):
         try:
             payload = parse_agent_json(request)
             node = None
+            self.prefetched = []
             if self.requires_node:
-                node = node_host_get(node_key_from(request, payload))
-                if node is None:
+                checkin = node_checkin(node_key_from(request, payload), self.prefetch())
+                if checkin is None:
                     return json_reply({"node_invalid": True, "error": "invalid node key"}, 401)
-                presence.mark_seen(node.id)
+                node, self.prefetched = checkin.node, checkin.prefetched
             return self.handle(request, node, payload)
         except AgentError as exc:
             return error_reply(exc.message, exc.status)
@@ -66,14 +74,15 @@ class NodeView(View):
             return error_reply("internal server error; retry later", 500)
 
     def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
-        raise NotImplementedError
+        return error_reply("this endpoint does not handle requests", 500)
 
 
 class EnrollView(NodeView):
     requires_node = False
 
     def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
-        secret = payload.get("enroll_secret", "")
+        # --tls_secret_always puts the secret in the query string as well (protocol doc §1.1).
+        secret = payload.get("enroll_secret") or request.GET.get("enroll_secret", "")
         identifier = payload.get("host_identifier", "")
         details = payload.get("host_details") or {}
         if not isinstance(secret, str) or not isinstance(identifier, str):
@@ -81,8 +90,8 @@ class EnrollView(NodeView):
         if not isinstance(details, dict):
             raise AgentError("host_details must be an object")
         if not identifier.strip():
-            uuid = details.get("system_info", {}) if isinstance(details.get("system_info"), dict) else {}
-            identifier = str(uuid.get("uuid", "")).strip()
+            system_info = details.get("system_info")
+            identifier = str(system_info.get("uuid", "")).strip() if isinstance(system_info, dict) else ""
         if not identifier:
             raise AgentError("host_identifier is missing")
         try:
@@ -94,13 +103,22 @@ class EnrollView(NodeView):
             )
         except EnrollError as exc:
             return json_reply({"node_invalid": True, "error": str(exc)}, 401)
+        except EnrollBusy as exc:
+            return error_reply(str(exc), 409)
         return json_reply({"node_key": node_key})
 
 
 class ConfigView(NodeView):
+    def prefetch(self) -> Sequence[Prefetch]:
+        return CONFIG_PREFETCH
+
     def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
         assert node is not None
-        return json_reply(config_for_node(node))
+        try:
+            return json_reply(config_for_node(node, self.prefetched))
+        except ConfigUnservable as exc:
+            # `error` makes the agent keep the config it runs; an oversized one would wipe it.
+            return error_reply(str(exc), 500)
 
 
 class LogView(NodeView):
@@ -115,14 +133,17 @@ class LogView(NodeView):
 
 
 class DistributedReadView(NodeView):
+    def prefetch(self) -> Sequence[Prefetch]:
+        return distributed.read_prefetch()
+
     def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
         assert node is not None
-        work = distributed.distributed_read(node, time.time())
+        work = distributed.distributed_read(node, time.time(), self.prefetched)
         body: dict[str, Any] = {"queries": work.queries}
         if work.discovery:
             body["discovery"] = work.discovery
         if work.accelerate:
-            body["accelerate"] = int(work.accelerate)
+            body["accelerate"] = work.accelerate  # an int: the agent ignores "60" (protocol doc §5.3)
         return json_reply(body)
 
 

@@ -45,8 +45,13 @@ def carve_begin(*, node: NodeHost, payload: dict[str, Any]) -> CarveSession:
         raise CarveError(f"block_size must be 1..{fleet_setting('CARVE_BLOCK_MAX_BYTES')} bytes")
     if carve_size > fleet_setting("CARVE_MAX_BYTES"):
         raise CarveError(f"carve_size {carve_size} exceeds the limit of {fleet_setting('CARVE_MAX_BYTES')} bytes")
-    if block_count * block_size < carve_size or (carve_size and block_count > carve_size // block_size + 1):
-        raise CarveError("block_count does not match carve_size / block_size")
+    if carve_size == 0:
+        raise CarveError("carve_size must be positive; a carve archive is never empty")
+    expected_blocks = -(-carve_size // block_size)
+    if block_count != expected_blocks:
+        raise CarveError(
+            f"block_count {block_count} does not match carve_size / block_size (expected {expected_blocks})"
+        )
     return CarveSession.objects.create(
         host_id=node.id,
         session_id=secrets.token_urlsafe(24),

@@ -3,13 +3,13 @@
 import logging
 import time
 
-from collector.distributed import QueryResult, ReadWork, register_read_provider, register_write_handler
+from collector.distributed import QueryResult, ReadWork, register_prefetched_read_provider, register_write_handler
 from fleetweb.conf import fleet_setting
 from hosts.node_cache import NodeHost, node_host_store
 
 from ..models import Host
 from .catalog import BY_NAME, detail_queries_for
-from .due import INFLIGHT_SECONDS, due_set, due_times, jitter_seconds
+from .due import DUE_KEY, INFLIGHT_SECONDS, due_from, due_set, jitter_seconds
 from .ingest import ingest_details
 
 log = logging.getLogger(__name__)
@@ -20,9 +20,9 @@ PREFIX = "fleetweb_detail"
 NEW_HOST_ACCELERATE = 60
 
 
-@register_read_provider
-def details_work(node: NodeHost, now: float) -> ReadWork:
-    (due,) = due_times(node.id, ("details",))
+@register_prefetched_read_provider(("hash", DUE_KEY))
+def details_work(node: NodeHost, now: float, due_hash: dict[bytes, bytes]) -> ReadWork:
+    due = due_from(due_hash, "details")
     if due is not None and due > now:
         return ReadWork()
     due_set(node.id, "details", now + INFLIGHT_SECONDS)

@@ -255,3 +255,50 @@ def test_permissions(client, enroll_secret):
     admin = _admin_client()
     campaign_id = _launch(admin, sql=SQL, targets={"all": True})["id"]
     assert api.get(f"/api/v1/fleetweb/campaigns/{campaign_id}").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_task_expires_overdue_campaigns(client, enroll_secret):
+    from queries.tasks import campaign_expire_task
+
+    agents = sim_fleet(client, 2)
+    _settle(agents)
+    launched = _launch(_admin_client(), sql=SQL, targets={"all": True}, ttl=600)
+    assert campaign_expire_task.delay().get() == 0
+    Campaign.objects.filter(pk=launched["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert campaign_expire_task.delay().get() == 1
+    assert Campaign.objects.get(pk=launched["id"]).status == "expired"
+    assert not any(q.startswith("fleetweb_live_") for q in agents[0].checkin()["queries"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_filtered_host_that_answers_late_is_counted(client, enroll_secret):
+    (agent,) = sim_fleet(client, 1)
+    _settle([agent])
+    agent.discovery_false.add(DISCOVERY)
+    api = _admin_client()
+    campaign_id = _launch(api, sql=SQL, discovery=DISCOVERY, targets={"all": True})["id"]
+    for _ in range(3):
+        agent.checkin()
+    campaign = Campaign.objects.get(pk=campaign_id)
+    assert campaign.status == "completed"
+    assert campaign_progress(campaign)["filtered"] == 1
+    # A write that was held back (failed and retried by the agent) still lands.
+    query_id = f"fleetweb_live_{campaign_id}"
+    assert (
+        agent.api.call("distributed/write", {"queries": {query_id: [{"version": "5.23.1"}]}, "statuses": {query_id: 0}})
+        == {}
+    )
+    progress = campaign_progress(campaign)
+    assert (progress["filtered"], progress["succeeded"]) == (0, 1)
+    assert [r["status"] for r in campaign_results_since(campaign, 0)] == ["filtered", "succeeded"]
+
+
+@pytest.mark.django_db
+def test_stream_rejects_a_bad_offset(client, enroll_secret, django_capture_on_commit_callbacks):
+    sim_fleet(client, 1)
+    api = _admin_client()
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_id = _launch(api, sql=SQL, targets={"all": True})["id"]
+    response = api.get(f"/api/v1/fleetweb/campaigns/{campaign_id}/stream", headers={"Last-Event-ID": "abc"})
+    assert (response.status_code, response.json()) == (400, {"error": "offset must be a non-negative integer"})

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from queries.live import campaign_launch
-from queries.models import Label, Policy
+from queries.models import Campaign, Label, Policy
 from tests.agent_sim import sim_fleet
 
 
@@ -22,11 +22,30 @@ def steady(settings, client, enroll_secret, django_capture_on_commit_callbacks):
 
 
 @pytest.mark.django_db
-def test_steady_state_read_does_no_sql(steady, django_assert_num_queries):
+def test_steady_state_read_does_no_sql(steady, django_assert_num_queries, monkeypatch):
+    from redis.client import Pipeline, Redis
+
+    calls = []
+    command, execute = Redis.execute_command, Pipeline.execute
+
+    def counted_command(self, *args, **kwargs):
+        if not isinstance(self, Pipeline):
+            calls.append(args[0])
+        return command(self, *args, **kwargs)
+
+    def counted_execute(self, *args, **kwargs):
+        calls.append("pipeline")
+        return execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(Redis, "execute_command", counted_command)
+    monkeypatch.setattr(Pipeline, "execute", counted_execute)
     for _ in range(3):
+        calls.clear()
         with django_assert_num_queries(0):
             reply = steady.api.call("distributed/read")
         assert reply == {"queries": {}}
+        # Live queries, vitals, labels and policies all answered from the check-in's one round trip.
+        assert len(calls) == 1, calls
 
 
 @pytest.mark.django_db
@@ -39,8 +58,6 @@ def test_pending_live_query_read_does_no_sql(steady, django_assert_num_queries, 
 
 
 def _campaign_id() -> int:
-    from queries.models import Campaign
-
     return Campaign.objects.get().pk
 
 
@@ -84,8 +101,10 @@ def test_live_result_write_costs_two_statements(steady, django_capture_on_commit
     with django_capture_on_commit_callbacks(execute=True):
         campaign_launch(sql="SELECT 1 AS one;", targets={"all": True})
     query_id = f"fleetweb_live_{_campaign_id()}"
-    # One UPDATE for the host's answer, one for completing the campaign (it was the last host).
-    with django_assert_num_queries(2):
+    # SAVEPOINT, one UPDATE for the host's answer, RELEASE; then, once committed, one UPDATE
+    # completing the campaign (it was the last host).
+    with django_assert_num_queries(4), django_capture_on_commit_callbacks(execute=True):
         steady.api.call(
             "distributed/write", {"queries": {query_id: [{"one": "1"}]}, "statuses": {query_id: 0}, "messages": {}}
         )
+    assert Campaign.objects.get().status == "completed"

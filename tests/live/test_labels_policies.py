@@ -1,5 +1,7 @@
 """Label and policy membership follows what the hosts answer; labels drive targeting."""
 
+import time
+
 import pytest
 
 from hosts.inventory.due import due_now
@@ -118,3 +120,41 @@ def test_policy_platform_filter_and_live_targets(fleet, django_capture_on_commit
     with django_capture_on_commit_callbacks(execute=True):
         campaign = campaign_launch(sql="SELECT 1;", targets={"labels": ["Ubuntu 22"], "hosts": [_host(fleet[0]).pk]})
     assert campaign.target_count == 3
+
+
+@pytest.mark.django_db
+def test_policy_and_query_cost_reports_over_http(fleet, django_capture_on_commit_callbacks):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    fleet[1].table("disk_encryption", [{"name": "/dev/mapper/ubuntu--vg-root", "encrypted": "0"}])
+    _recheck(fleet, django_capture_on_commit_callbacks)
+    api = Client()
+    api.force_login(get_user_model().objects.create_user(username="viewer", password="x" * 12))
+    policy = Policy.objects.get(name="disk encrypted")
+    report = api.get(f"/api/v1/fleetweb/policies/{policy.pk}").json()
+    failing = _host(fleet[1])
+    assert (report["passing"], report["failing"], report["unknown"]) == (3, 1, 2)
+    assert report["failing_hosts"] == [{"host_id": failing.pk, "hostname": failing.hostname}]
+    costs = api.get("/api/v1/fleetweb/query-performance").json()["queries"]
+    assert costs[0]["name"] == "pack/it-compliance/file_hashes" and costs[0]["denylisted_hosts"] == 4
+    assert api.get("/api/v1/fleetweb/policies/9999").status_code == 404
+
+
+@pytest.mark.django_db
+def test_fleet_platform_names_and_hosts_without_queries(client, enroll_secret, django_capture_on_commit_callbacks):
+    from hosts.inventory.due import due_times
+
+    with django_capture_on_commit_callbacks(execute=True):
+        label = Label.objects.create(
+            name="jammy", sql="SELECT 1 FROM os_version WHERE codename = 'jammy';", platform="ubuntu"
+        )
+    mac, ubuntu = sim_fleet(client, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        mac_work = mac.checkin()
+        ubuntu.checkin()
+    assert not any(q.startswith("fleetweb_label_") for q in mac_work["queries"])
+    assert list(LabelMembership.objects.filter(label=label).values_list("host_id", flat=True)) == [_host(ubuntu).pk]
+    # The Mac had no label or policy to answer: it is due again after the full interval, not sooner.
+    labels_due, policies_due = due_times(_host(mac).pk, ("labels", "policies"))
+    assert min(labels_due, policies_due) > time.time() + 3000

@@ -145,3 +145,30 @@ def test_status_uses_reported_intervals(client, enroll_secret):
     assert host_status(host, now + timezone.timedelta(days=31)) == HostStatus.MISSING
     get_redis().hset("lastseen", str(host.pk), int(time.time()))
     assert host_status(host, timezone.now()) == HostStatus.ONLINE  # unflushed check-ins count
+
+
+@pytest.mark.django_db
+def test_reenroll_asks_vitals_again(client, enroll_secret, django_capture_on_commit_callbacks):
+    agent = _enrolled(client, ubuntu_tables)
+    agent.checkin()
+    assert not _detail_ids(agent.checkin())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "node_key" in agent.enroll()  # reinstalled agent, same hardware
+    again = agent.checkin()
+    assert _detail_ids(again) and again["accelerate"] == 60
+    assert Host.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_status_summary(client, enroll_secret):
+    from hosts.status import host_status_summary
+
+    for i, maker in enumerate((mac_tables, ubuntu_tables, windows_tables)):
+        _enrolled(client, maker, i)
+    now = timezone.now()
+    mac, linux, win = (Host.objects.get(platform=p) for p in ("darwin", "linux", "windows"))
+    Host.objects.filter(pk=linux.pk).update(last_seen_at=now - timezone.timedelta(hours=1))
+    Host.objects.filter(pk=win.pk).update(
+        last_seen_at=now - timezone.timedelta(days=40), enrolled_at=now - timezone.timedelta(days=90)
+    )
+    assert host_status_summary(now) == {"online": 1, "offline": 1, "missing": 1, "new": 2, "total": 3}
