@@ -49,6 +49,8 @@ class DestinationForm(forms.ModelForm):
     class Meta:
         model = Destination
         fields = "__all__"
+        # Kept on edit, but not shown on screen.
+        widgets = {"secret": forms.PasswordInput(render_value=True)}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -191,7 +193,7 @@ class DestinationAdmin(RoleModelAdmin):
             else:
                 self.message_user(request, f"{destination.name}: test event accepted", messages.SUCCESS)
 
-    @admin.action(description="Replay dead-lettered events")
+    @admin.action(description="Replay dead-lettered events", permissions=["change"])
     def replay_dead_letters(self, request: HttpRequest, queryset: QuerySet[Destination]) -> None:
         count = outbox_replay(queryset=OutboxEvent.objects.filter(destination__in=queryset))
         self.message_user(request, f"{count} dead-lettered events queued again")
@@ -218,7 +220,11 @@ class OutboxEventAdmin(admin.ModelAdmin):
     def event_body(self, obj: OutboxEvent) -> str:
         return format_html("<pre>{}</pre>", bytes(obj.body).decode(errors="replace")[:20000])
 
-    @admin.action(description="Replay the selected dead letters", permissions=["view"])
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        # Rows are read-only here, but replaying them is a change: it needs the change permission.
+        return bool(request.user.has_perm("collector.change_outboxevent"))
+
+    @admin.action(description="Replay the selected dead letters", permissions=["replay"])
     def replay(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> None:
         count = outbox_replay(queryset=queryset)
         self.message_user(request, f"{count} dead-lettered events queued again")

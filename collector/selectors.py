@@ -6,7 +6,7 @@ from typing import Any
 from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
-from .models import Destination, LogBatch, OutboxEvent, StatusLogLine, ThrottleDrop
+from .models import Destination, LogBatch, OutboxEvent, QueryReportRow, StatusLogLine, ThrottleDrop
 
 
 @dataclass
@@ -100,3 +100,20 @@ def collector_metrics_text() -> str:
         f"fleetweb_collector_lines_unprocessed {status['lines_unprocessed']}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def query_reports_for_host(*, host_id: int) -> dict[str, list[QueryReportRow]]:
+    """The latest stored rows of each query for one host, by logged query name."""
+    reports: dict[str, list[QueryReportRow]] = {}
+    for row in QueryReportRow.objects.filter(host_id=host_id).order_by("name", "id"):
+        reports.setdefault(row.name, []).append(row)
+    return reports
+
+
+def status_lines_for_host(
+    *, host_id: int, min_severity: int = 0, denylisted_only: bool = False, limit: int = 200
+) -> list[StatusLogLine]:
+    lines = StatusLogLine.objects.filter(host_id=host_id, severity__gte=min_severity)
+    if denylisted_only:
+        lines = lines.filter(denylisted=True)
+    return list(lines.order_by("-id")[:limit])

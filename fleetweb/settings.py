@@ -144,6 +144,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # One INFO line per SIEM request is noise; failures are recorded on the destination.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 
 # fleetweb's own knobs. Read them through fleetweb.conf.fleet_setting().
@@ -180,6 +182,8 @@ FLEET: dict[str, Any] = {
     "TLS_CERT_PATH": env.str("FLEET_TLS_CERT_PATH", default=str(BASE_DIR / "var" / "tls" / "server.crt")),
     # Log intake and forwarding (collector app).
     "LOG_MAX_LINES": env.int("FLEET_LOG_MAX_LINES", default=100_000),
+    # Per-host intake limit; over it the agent is told to retry later (0 = no limit).
+    "INTAKE_LINES_PER_MINUTE": env.int("FLEET_INTAKE_LINES_PER_MINUTE", default=0),
     # Characters osquery may use as --pack_delimiter; "/" is its default.
     "PACK_DELIMITERS": env.str("FLEET_PACK_DELIMITERS", default="/_"),
     "REPORT_MAX_ROWS": env.int("FLEET_REPORT_MAX_ROWS", default=1000),

@@ -18,13 +18,11 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from redis.exceptions import LockError
 
 from fleetweb.conf import fleet_setting
-from fleetweb.redis import get_redis
 from queries.models import Pack
 
 from ..forwarding import shape
@@ -33,6 +31,8 @@ from ..forwarding.parse import Event, parse_batch, raw_events, split_query_name
 from ..forwarding.senders import Outgoing, SendResult, sender_for
 from ..models import Destination, LogBatch, OutboxEvent
 from . import reports
+from .bulk import insert_rows
+from .delivery_lock import DeliveryLock
 from .logs import log_batch_lines
 from .throttle import throttle_apply
 
@@ -106,17 +106,100 @@ def _outbox_rows(
     return rows
 
 
+_OUTBOX_COLUMNS = [
+    "destination_id",
+    "event_id",
+    "batch_id",
+    "host_id",
+    "log_type",
+    "query_name",
+    "hostname",
+    "severity",
+    "event_time",
+    "body",
+    "size",
+    "state",
+    "attempts",
+    "last_error",
+    "created_at",
+]
+
+
+def _insert_outbox(rows: list[OutboxEvent]) -> None:
+    """Queue the rows, skipping events already queued (a re-run after a crash)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    values = [
+        (
+            r.destination_id,
+            r.event_id,
+            r.batch_id,
+            r.host_id,
+            r.log_type,
+            r.query_name,
+            r.hostname,
+            r.severity,
+            r.event_time,
+            r.body,
+            r.size,
+            r.state,
+            r.attempts,
+            r.last_error,
+            adapt(r.created_at),
+        )
+        for r in rows
+    ]
+    insert_rows(OutboxEvent, _OUTBOX_COLUMNS, values, ignore=True)
+
+
 @transaction.atomic
 def log_batch_forward(*, batch_id: int) -> dict[int, int]:
-    """Parse one stored batch and queue its events; returns events queued per destination id.
-    Idempotent: a batch already processed (or being processed by another worker) is skipped."""
-    batch = LogBatch.objects.select_for_update(skip_locked=True).filter(pk=batch_id, processed_at__isnull=True).first()
-    if batch is None:
+    """Parse a stored batch, and any earlier unparsed batch of the same host first, and queue
+    their events; returns events queued per destination id. Idempotent: processed batches are
+    skipped.
+
+    Earlier batches of the host are locked in id order, so two workers never queue one host's
+    events out of order (the second waits for the first and then finds those batches done).
+    """
+    head = LogBatch.objects.filter(pk=batch_id).values("host_id", "processed_at").first()
+    if head is None or head["processed_at"] is not None:
         return {}
+    ids = [batch_id]
+    if head["host_id"] is not None:
+        ids = list(
+            LogBatch.objects.filter(host_id=head["host_id"], id__lte=batch_id, processed_at__isnull=True)
+            .order_by("id")
+            .values_list("id", flat=True)[:500]
+        )
+    # Lock by primary key: a range lock on the host's rows would also block intake's next INSERT.
+    batches = list(LogBatch.objects.select_for_update().filter(id__in=ids, processed_at__isnull=True).order_by("id"))
+    if not batches:
+        return {}
+    context = _ForwardContext(
+        packs=frozenset(Pack.objects.values_list("name", flat=True)),
+        delimiters=fleet_setting("PACK_DELIMITERS"),
+        destinations=list(Destination.objects.filter(enabled=True)),
+    )
+    queued: dict[int, int] = {}
+    for batch in batches:
+        for destination_id, count in _forward_one(batch, context).items():
+            queued[destination_id] = queued.get(destination_id, 0) + count
+    for destination_id, count in queued.items():
+        if count:
+            transaction.on_commit(lambda d=destination_id: schedule_delivery(d))  # type: ignore[misc]
+    return queued
+
+
+@dataclass
+class _ForwardContext:
+    packs: frozenset[str]
+    delimiters: str
+    destinations: list[Destination]
+
+
+def _forward_one(batch: LogBatch, context: _ForwardContext) -> dict[int, int]:
     lines = log_batch_lines(batch)
-    packs = frozenset(Pack.objects.values_list("name", flat=True))
-    delimiters: str = fleet_setting("PACK_DELIMITERS")
-    destinations = [d for d in Destination.objects.filter(enabled=True) if d.wants(batch.log_type)]
+    packs, delimiters = context.packs, context.delimiters
+    destinations = [d for d in context.destinations if d.wants(batch.log_type)]
     queued: dict[int, int] = {}
     if destinations:
         rows_events = parse_batch(batch.pk, batch.log_type, lines, packs, delimiters)
@@ -137,7 +220,7 @@ def log_batch_forward(*, batch_id: int) -> dict[int, int]:
             rows = _outbox_rows(destination, batch, events, inventory)
             queued[destination.pk] = len(rows)
             outbox.extend(rows)
-        OutboxEvent.objects.bulk_create(outbox, batch_size=1000, ignore_conflicts=True)
+        _insert_outbox(outbox)
     if batch.host_id:
         if batch.log_type == LogBatch.LogType.RESULT:
             reports.query_reports_store(host_id=batch.host_id, lines=lines, packs=packs, delimiters=delimiters)
@@ -145,9 +228,6 @@ def log_batch_forward(*, batch_id: int) -> dict[int, int]:
             reports.status_lines_store(host_id=batch.host_id, lines=lines)
     batch.processed_at = timezone.now()
     batch.save(update_fields=["processed_at"])
-    for destination_id, count in queued.items():
-        if count:
-            transaction.on_commit(lambda d=destination_id: schedule_delivery(d))  # type: ignore[misc]
     return queued
 
 
@@ -253,7 +333,7 @@ def destination_deliver(*, destination_id: int, flush: bool = False) -> Delivery
     budget runs out. `flush` sends a partial batch without waiting for batch_max_wait_seconds."""
     report = DeliveryReport()
     lock_seconds: int = fleet_setting("DELIVERY_LOCK_SECONDS")
-    lock = get_redis().lock(f"fleetweb:collector:deliver:{destination_id}", timeout=lock_seconds, blocking=False)
+    lock = DeliveryLock(destination_id, lock_seconds)
     if not lock.acquire():
         report.locked = True
         return report
@@ -287,14 +367,13 @@ def destination_deliver(*, destination_id: int, flush: bool = False) -> Delivery
             if time.monotonic() > deadline:
                 report.next_run_in = 0.0
                 break
-            lock.extend(lock_seconds, replace_ttl=True)
+            if not lock.extend():
+                log.warning("delivery lock for destination %s expired during delivery", destination_id)
+                break
     finally:
         if sender is not None:
             sender.close()
-        try:
-            lock.release()
-        except LockError:
-            log.warning("delivery lock for destination %s expired during delivery", destination_id)
+        lock.release()
     return report
 
 
@@ -352,4 +431,9 @@ def batches_to_forward(stale_seconds: int) -> list[int]:
 
 
 def destinations_with_pending() -> list[int]:
-    return list(OutboxEvent.objects.filter(state=PENDING).values_list("destination_id", flat=True).distinct())
+    """Enabled destinations with at least one pending event (one indexed probe each)."""
+    return [
+        destination_id
+        for destination_id in Destination.objects.filter(enabled=True).values_list("id", flat=True)
+        if OutboxEvent.objects.filter(destination_id=destination_id, state=PENDING).exists()
+    ]

@@ -3,12 +3,18 @@ lines per host, so an analyst can look without a SIEM."""
 
 from typing import Any
 
+import orjson
+from django.db import connection
+from django.utils import timezone
+
 from fleetweb.conf import fleet_setting
 
 from ..forwarding.parse import as_number, split_query_name
 from ..models import QueryReportRow, StatusLogLine
+from .bulk import insert_rows
 
 DENYLIST_WORDS = ("denylist", "blacklist")
+_REPORT_COLUMNS = ["host_id", "name", "pack", "query", "columns", "unix_time", "stored_at"]
 
 
 def _rows(value: Any) -> list[dict[str, Any]]:
@@ -36,17 +42,16 @@ def query_reports_store(*, host_id: int, lines: list[dict[str, Any]], packs: fro
     if replaced:
         QueryReportRow.objects.filter(host_id=host_id, name__in=replaced).delete()
     cap: int = fleet_setting("REPORT_MAX_ROWS")
-    new_rows: list[QueryReportRow] = []
+    stored_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    values: list[tuple[Any, ...]] = []
     for source in (replaced, appended):
         for name, rows in source.items():
             pack, query = split_query_name(name, packs, delimiters)
-            new_rows.extend(
-                QueryReportRow(
-                    host_id=host_id, name=name[:255], pack=pack[:255], query=query[:255], columns=row, unix_time=t
-                )
+            values.extend(
+                (host_id, name[:255], pack[:255], query[:255], orjson.dumps(row).decode(), t, stored_at)
                 for row, t in rows[-cap:]
             )
-    QueryReportRow.objects.bulk_create(new_rows, batch_size=1000)
+    insert_rows(QueryReportRow, _REPORT_COLUMNS, values, ignore=False)
     for name in appended:
         _trim(QueryReportRow.objects.filter(host_id=host_id, name=name[:255]), cap)
 

@@ -28,9 +28,10 @@ def fleetweb_env(database_url: str, **extra: str) -> dict[str, str]:
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     # Own process group, so a kill reaches the worker's pool children too.
-    return subprocess.Popen(
-        args, cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            args, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:

@@ -17,6 +17,7 @@ Common: auth header, gzip (Content-Encoding), a body size limit (413), scripted 
 import gzip
 import json
 import socket
+import ssl
 import threading
 import zlib
 from collections import Counter
@@ -46,7 +47,7 @@ class ContractError(Exception):
 
 
 class Receiver:
-    def __init__(self, mode: str, *, auth: str | None = None, max_bytes: int = 5 * 1024 * 1024, indexes=None):
+    def __init__(self, mode: str, *, auth: str | None = None, max_bytes: int = 5 * 1024 * 1024, indexes=None, tls=None):
         assert mode in ("ndjson", "hec", "bulk")
         self.mode = mode
         self.auth = auth
@@ -89,12 +90,18 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def close(self) -> None:
         self.stall.set()
@@ -181,7 +188,8 @@ class Receiver:
             raise ContractError(404, {"text": "The requested URL was not found on this server.", "code": 404})
         text = body.decode()
         decoder = json.JSONDecoder()
-        position, envelopes = 0, []
+        position = 0
+        envelopes: list[dict[str, Any]] = []
         while position < len(text):
             while position < len(text) and text[position] in " \t\r\n":
                 position += 1

@@ -56,6 +56,7 @@ class SyslogNg:
         conf = directory / "syslog-ng.conf"
         conf.write_text(CONFIG.format(tcp=self.tcp, tls=self.tls, udp=self.udp, dir=directory))
         binary = shutil.which("syslog-ng") or "/usr/sbin/syslog-ng"
+        self._stderr = (directory / "stderr.log").open("wb")
         self.process = subprocess.Popen(
             [
                 binary,
@@ -72,8 +73,10 @@ class SyslogNg:
                 "--no-caps",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=open(directory / "stderr.log", "wb"),  # noqa: SIM115
+            stderr=self._stderr,
         )
+        # The child has its own copy of the descriptor.
+        self._stderr.close()
         self._wait_listening()
 
     @property

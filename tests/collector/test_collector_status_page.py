@@ -84,3 +84,22 @@ def test_destination_form_rejects_bad_rules(staff_client):
     assert "bad regex" in text and "Splunk HEC needs its token" in text
     assert "Use a list of &quot;result&quot;" in text
     assert not Destination.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outbox_replay_action_from_the_dead_letter_list(staff_client, receivers, enrolled_mac, vectors):
+    ndjson = receivers("ndjson", auth="Bearer good")
+    destination = make_destination("siem", "http", url=ndjson.url, auth="bearer", secret="bad")
+    assert enrolled_mac.call("log", {"log_type": "status", "data": vectors["logger"]["status"]["data"]}) == {}
+    forward_all()
+    deliver_all()
+    dead = list(OutboxEvent.objects.filter(state=OutboxEvent.State.DEAD).values_list("id", flat=True))
+    assert len(dead) == 5
+    Destination.objects.filter(pk=destination.pk).update(secret="good")
+    reply = staff_client.post(
+        "/admin/collector/outboxevent/", {"action": "replay", "_selected_action": dead[:2]}, follow=True
+    )
+    assert "2 dead-lettered events queued again" in reply.content.decode()
+    deliver_all()
+    assert len(ndjson.events) == 2
+    assert OutboxEvent.objects.filter(state=OutboxEvent.State.DEAD).count() == 3

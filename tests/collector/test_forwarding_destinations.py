@@ -68,7 +68,9 @@ def test_all_inputs_reach_every_destination_kind_at_once(enrolled_mac, packs, re
     forward_all()
     deliver_all()
 
-    assert OutboxEvent.objects.exclude(state=OutboxEvent.State.DELIVERED).count() == 0
+    assert OutboxEvent.objects.exclude(state=OutboxEvent.State.DELIVERED).count() == 0, list(
+        Destination.objects.values_list("name", "last_error")
+    )
     for receiver in (ndjson, hec, bulk):
         assert len(receiver.events) == TOTAL, receiver.mode
         assert not receiver.duplicates()

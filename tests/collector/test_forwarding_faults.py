@@ -212,3 +212,62 @@ def test_dead_letter_after_max_attempts_and_max_age(enrolled_mac, receivers):
     destination_deliver(destination_id=by_age.pk, flush=True)
     assert states(by_age) == {DEAD: TOTAL}
     assert "not delivered within 0 s" in OutboxEvent.objects.filter(destination=by_age).first().last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_whose_task_was_lost_is_forwarded_by_the_sweep(enrolled_mac, receivers, settings, monkeypatch):
+    from collector.services import logs
+    from collector.tasks import collector_sweep_task
+
+    siem = receivers("ndjson")
+    make_destination("siem", "http", url=siem.url)
+    monkeypatch.setattr(logs, "_on_stored", [])  # the broker was down when intake committed
+    lines = dict((label, lines) for label, _, lines in all_batches())["result_mixed_batch_of_lines"]
+    assert enrolled_mac.call("log", {"log_type": "result", "data": lines}) == {}
+    assert siem.events == []
+    settings.FLEET = dict(settings.FLEET, FORWARD_STALE_SECONDS=0)
+    collector_sweep_task()  # beat runs this every few seconds: it parses the batch, then delivers
+    assert len(siem.events) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_of_a_host_arrive_in_order(enrolled_mac, receivers):
+    siem = receivers("ndjson")
+    destination = make_destination("siem", "http", url=siem.url, batch_max_events=7)
+    feed_everything(enrolled_mac)
+    forward_all()
+    deliver_all()
+    queued = list(OutboxEvent.objects.filter(destination=destination).order_by("id").values_list("event_id", flat=True))
+    assert siem.event_ids() == queued
+    batches = list(
+        OutboxEvent.objects.filter(destination=destination).order_by("id").values_list("batch_id", flat=True)
+    )
+    assert batches == sorted(batches), "events are queued in the order the host sent its batches"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_throttled_siem_down_and_back_sent_equals_received_plus_drops(enrolled_mac, receivers):
+    from collector.models import ThrottleDrop
+
+    siem = receivers("bulk")
+    destination = make_destination(
+        "elastic",
+        "elasticsearch",
+        url=siem.url,
+        throttle_limit=2,
+        throttle_key="query",
+        throttle_interval_seconds=3600,
+        batch_max_events=8,
+    )
+    siem.scripted = [503, 503, 502]
+    feed_everything(enrolled_mac)
+    forward_all()
+    for _ in range(3):
+        clear_backoff()
+        assert destination_deliver(destination_id=destination.pk, flush=True).retrying == 8
+    clear_backoff()
+    deliver_all()
+    drops = sum(ThrottleDrop.objects.filter(destination=destination).values_list("count", flat=True))
+    assert drops > 0
+    assert len(siem.events) + drops == TOTAL
+    assert not siem.duplicates() and max(siem.bulk_attempts.values()) == 1

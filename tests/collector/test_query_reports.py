@@ -73,3 +73,26 @@ def test_status_lines_keep_errors_and_denylist_warnings_findable(enrolled_mac, s
     assert stored.count() == 6  # capped, newest kept
     assert stored.last().message == "Error executing query" and stored.last().severity == 2
     assert StatusLogLine.objects.get(denylisted=True).filename == "watcher.cpp"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_host_report_page_shows_results_and_filters_status_lines(enrolled_mac, client, vectors):
+    from django.contrib.auth.models import User
+
+    from hosts.models import Host
+
+    client.force_login(User.objects.create_user("analyst", password="pw-123456789", is_staff=True))
+    lines = [result_line("pack/Global/<script>x</script>", 1717430400, 1)]
+    assert enrolled_mac.call("log", {"log_type": "result", "data": lines}) == {}
+    status = vectors["logger"]["status"]["data"] + [
+        {"severity": "2", "filename": "f.cpp", "line": "1", "unixTime": 1717430500, "message": "Error: disk full"}
+    ]
+    assert enrolled_mac.call("log", {"log_type": "status", "data": status}) == {}
+    forward_all()
+    url = f"/collector/hosts/{Host.objects.get().pk}/reports/"
+    page = client.get(url).content.decode()
+    assert "pack/Global/&lt;script&gt;x&lt;/script&gt;" in page and "<script>x" not in page
+    assert "<b>pid</b>=1" in page
+    errors = client.get(url + "?errors=1").content.decode()
+    assert "Error: disk full" in errors and vectors["logger"]["status"]["data"][0]["message"] not in errors
+    assert client.get("/collector/hosts/999999/reports/").status_code == 404

@@ -1,6 +1,7 @@
 """HTTP-based senders: NDJSON (file.d, Vector, Logstash), Splunk HEC and Elasticsearch _bulk."""
 
 import gzip
+import ssl
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ class HttpSender(Sender):
         d = destination
         verify: Any = d.tls_verify
         if d.tls_verify and d.tls_ca_file:
-            verify = d.tls_ca_file
+            verify = ssl.create_default_context(cafile=d.tls_ca_file)
         auth: Any = None
         if d.auth == "basic":
             auth = httpx.BasicAuth(d.username, d.secret)
@@ -41,6 +42,17 @@ class HttpSender(Sender):
     def encode(self, events: list[Outgoing]) -> bytes:
         return b"".join(e.body + b"\n" for e in events)
 
+    def send_halves(self, events: list[Outgoing]) -> SendResult:
+        """The receiver refused the body as too large (413): send each half on its own. A single
+        event that is still too large fails permanently and becomes a dead letter."""
+        middle = len(events) // 2
+        first, second = self.send(events[:middle]), self.send(events[middle:])
+        return SendResult(
+            delivered=first.delivered + second.delivered,
+            retry=first.retry | second.retry,
+            failed=first.failed | second.failed,
+        )
+
     def post(self, events: list[Outgoing]) -> httpx.Response | SendResult:
         """The response, or a SendResult when the request itself failed."""
         body = self.encode(events)
@@ -57,6 +69,8 @@ class HttpSender(Sender):
         response = self.post(events)
         if isinstance(response, SendResult):
             return response
+        if response.status_code == 413 and len(events) > 1:
+            return self.send_halves(events)
         if 200 <= response.status_code < 300:
             return SendResult.all_delivered(events)
         error = f"HTTP {response.status_code}: {response.text[:300]}"
@@ -101,6 +115,8 @@ class SplunkHecSender(HttpSender):
         response = self.post(events)
         if isinstance(response, SendResult):
             return response
+        if response.status_code == 413 and len(events) > 1:
+            return self.send_halves(events)
         try:
             reply = response.json()
         except ValueError:
@@ -138,6 +154,8 @@ class ElasticsearchSender(HttpSender):
         response = self.post(events)
         if isinstance(response, SendResult):
             return response
+        if response.status_code == 413 and len(events) > 1:
+            return self.send_halves(events)
         if response.status_code != 200:
             error = f"HTTP {response.status_code}: {response.text[:300]}"
             if is_retryable_status(response.status_code):

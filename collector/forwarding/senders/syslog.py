@@ -13,6 +13,8 @@ from typing import Any
 from .base import Outgoing, Sender, SendResult
 
 SD_ID = "fleetweb@32473"
+# The largest UDP payload over IPv4; a bigger datagram cannot be sent at all.
+UDP_MAX_PAYLOAD = 65507
 # osquery status severities (0 INFO .. 3 FATAL) to syslog severities.
 _STATUS_TO_SYSLOG = {0: 6, 1: 4, 2: 3, 3: 2}
 
@@ -54,19 +56,26 @@ class SyslogSender(Sender):
             if not d.tls_verify:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
-            sock = context.wrap_socket(sock, server_hostname=d.syslog_host)
+            try:
+                return context.wrap_socket(sock, server_hostname=d.syslog_host)
+            except OSError:
+                sock.close()
+                raise
         return sock
 
     def send(self, events: list[Outgoing]) -> SendResult:
         d = self.destination
         result = SendResult()
         frames: list[tuple[Outgoing, bytes]] = []
+        limit = d.syslog_max_message_bytes
+        if d.syslog_transport == "udp":
+            limit = min(limit, UDP_MAX_PAYLOAD)
         for event in events:
             message = format_message(event, app_name=d.syslog_app_name, facility=d.syslog_facility)
-            if len(message) > d.syslog_max_message_bytes:
+            if len(message) > limit:
                 # A receiver drops an oversize frame and closes the connection, losing the rest
                 # of the batch: refuse it here, visibly, instead.
-                result.failed[event.id] = f"message is {len(message)} bytes; the limit is {d.syslog_max_message_bytes}"
+                result.failed[event.id] = f"message is {len(message)} bytes; the limit is {limit}"
                 continue
             frames.append((event, message))
         if not frames:
@@ -82,7 +91,7 @@ class SyslogSender(Sender):
                     sock.send(message)
             else:
                 sock.sendall(b"".join(b"%d %s" % (len(m), m) for _, m in frames))
-                _close_gracefully(sock)
+                sock = _close_gracefully(sock)
         except OSError as exc:
             result.retry.update({e.id: f"send failed: {exc}" for e, _ in frames})
             return result
@@ -92,8 +101,10 @@ class SyslogSender(Sender):
         return result
 
 
-def _close_gracefully(sock: Any) -> None:
-    """Send TLS close_notify / TCP FIN so the receiver reads everything before the close."""
+def _close_gracefully(sock: Any) -> Any:
+    """Send TLS close_notify / TCP FIN so the receiver reads everything before the close; returns
+    the socket left to close."""
     if isinstance(sock, ssl.SSLSocket):
-        sock = sock.unwrap()
+        sock.unwrap()  # the same socket object carries on as plain TCP
     sock.shutdown(socket.SHUT_WR)
+    return sock
