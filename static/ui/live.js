@@ -121,6 +121,20 @@
         });
     }, 250));
 
+    // The table reference: clicking a table or column name types it into the editor.
+    document.querySelectorAll(".reference").forEach(function (reference) {
+      reference.addEventListener("click", function (event) {
+        var button = event.target.closest("button.insert");
+        if (!button) return;
+        var text = button.dataset.insert;
+        var start = sqlEl.selectionStart, end = sqlEl.selectionEnd;
+        sqlEl.value = sqlEl.value.slice(0, start) + text + sqlEl.value.slice(end);
+        sqlEl.focus();
+        sqlEl.selectionStart = sqlEl.selectionEnd = start + text.length;
+        checkSql();
+      });
+    });
+
     var tableFilter = document.getElementById("table-filter");
     if (tableFilter) {
       tableFilter.addEventListener("input", function () {

@@ -112,6 +112,12 @@ def test_browser_live_query_streams_rows_stop_and_export(page, live_server, clie
     page.wait_for_selector("#sql-checks .error >> text=no such column: nme")
     assert page.is_disabled("#run-query")
     sql = "SELECT uid, username, directory FROM users;"
+    # The table reference types names into the editor.
+    page.fill("#sql", "SELECT uid FROM ")
+    page.fill("#table-filter", "users")
+    page.click(".reference details[data-table=users] summary")
+    page.click(".reference details[data-table=users] button.insert:not(.column)")
+    assert page.input_value("#sql") == "SELECT uid FROM users"
     page.fill("#sql", sql)
     page.wait_for_selector("#sql-checks >> text=SQL looks valid.")
     screenshot(page, "live-query-new")
