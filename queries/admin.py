@@ -139,9 +139,29 @@ class PolicyForm(SqlCheckedForm):
 @admin.register(Policy)
 class PolicyAdmin(QueriesModelAdmin):
     form = PolicyForm
-    list_display = ("name", "critical", "platform", "updated_at")
+    list_display = ("name", "critical", "platform", "failing_hosts", "passing_hosts", "updated_at")
     list_filter = ("critical",)
     search_fields = ("name", "sql", "description")
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        from django.db.models import Count, Q
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _failing=Count("results", filter=Q(results__passes=False)),
+                _passing=Count("results", filter=Q(results__passes=True)),
+            )
+        )
+
+    @admin.display(description="failing", ordering="_failing")
+    def failing_hosts(self, obj: Any) -> int:
+        return obj._failing
+
+    @admin.display(description="passing", ordering="_passing")
+    def passing_hosts(self, obj: Any) -> int:
+        return obj._passing
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

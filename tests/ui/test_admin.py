@@ -124,3 +124,21 @@ def test_admin_login_goes_to_the_ui_login(client):
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
     assert client.get(response["Location"])["Location"].startswith("/login/?next=")
+
+
+def test_policy_admin_counts_failing_and_passing_hosts(admin_client_ui):
+    from queries.models import Policy, PolicyResult
+
+    hosts = Host.objects.bulk_create([Host(host_identifier=f"h{i}", hostname=f"h{i}") for i in range(5)])
+    policy = Policy.objects.create(name="FileVault on", sql="SELECT 1 FROM disk_encryption WHERE encrypted = 1;")
+    for index, host in enumerate(hosts):
+        PolicyResult.objects.create(policy=policy, host=host, passes=index < 2)
+    response = admin_client_ui.get("/admin/queries/policy/")
+    assert response.status_code == 200
+    row = response.content.decode().split("FileVault on", 1)[1].split("</tr>", 1)[0]
+    assert '<td class="field-failing_hosts">3</td>' in row
+    assert '<td class="field-passing_hosts">2</td>' in row
+    body = _errors(
+        admin_client_ui.post("/admin/queries/policy/add/", {"name": "bad", "sql": "SELECT * FROM nope WHERE"})
+    )
+    assert "incomplete input" in body
