@@ -16,14 +16,17 @@ from queries.models import Label
 
 from .hoststatus import status_filter
 
+HOST_SORT_COLUMNS = {
+    "hostname": ("hostname",),
+    "last_seen": ("last_seen_at",),
+    "platform": ("platform", "hostname"),
+    "os": ("os_name", "os_version"),
+    "osquery": ("osquery_version",),
+}
+# "name" sorts ascending, "-name" descending; the id keeps pages stable.
 HOST_SORTS = {
-    "hostname": ("hostname", "id"),
-    "-hostname": ("-hostname", "-id"),
-    "last_seen": ("last_seen_at", "id"),
-    "-last_seen": ("-last_seen_at", "-id"),
-    "platform": ("platform", "hostname", "id"),
-    "os": ("os_name", "os_version", "id"),
-    "osquery": ("osquery_version", "id"),
+    **{key: (*fields, "id") for key, fields in HOST_SORT_COLUMNS.items()},
+    **{f"-{key}": (*(f"-{f}" for f in fields), "-id") for key, fields in HOST_SORT_COLUMNS.items()},
 }
 
 
@@ -34,6 +37,14 @@ class HostFilters:
     platform: str = ""
     label: int | None = None
     sort: str = "hostname"
+
+    def next_sort(self, column: str) -> str:
+        """The sort a column header links to: flips the direction when already sorted by it."""
+        return f"-{column}" if self.sort == column else column
+
+    @property
+    def sort_links(self) -> dict[str, str]:
+        return {column: self.next_sort(column) for column in HOST_SORT_COLUMNS}
 
     @classmethod
     def from_params(cls, params: Any) -> "HostFilters":

@@ -122,3 +122,13 @@ def test_pages_need_login(client):
     for url in ("/", "/hosts/", "/live/", "/add-hosts/", "/reports/", "/performance/", "/collector/"):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/login/"), url
+
+
+def test_hosts_list_sorts_both_ways(admin_client_ui):
+    _fleet(5)
+    ascending = admin_client_ui.get("/hosts/?sort=hostname").content.decode()
+    assert ascending.index("host-00000.corp") < ascending.index("host-00004.corp")
+    assert 'href="?sort=-hostname"' in ascending  # the header now links to the other direction
+    descending = admin_client_ui.get("/hosts/?sort=-hostname").content.decode()
+    assert descending.index("host-00004.corp") < descending.index("host-00000.corp")
+    assert admin_client_ui.get("/hosts/?sort=bogus").status_code == 200
