@@ -41,11 +41,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "hosts",
     "queries",
     "collector",
     "accounts",
     "ui",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -135,8 +138,31 @@ LOGIN_REDIRECT_URL = "ui:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.BearerTokenAuthentication",
+        "api.auth.SessionAuthentication",
+    ],
+    # Any active user; each view narrows this to its role rule (api.permissions, accounts.roles).
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.Authenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.errors.fleet_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "fleetweb REST API",
+    "DESCRIPTION": "Fleet-compatible REST API under /api/v1/fleet/. Differences from Fleet are listed in docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "PREPROCESSING_HOOKS": ["api.schema.drop_aliases"],
 }
 
 LOGGING = {
@@ -179,6 +205,13 @@ FLEET: dict[str, Any] = {
     # Carved archives are deleted this many days after the carve began.
     "CARVE_RETENTION_DAYS": env.int("FLEET_CARVE_RETENTION_DAYS", default=30),
     "TLS_HOSTNAME": env.str("FLEET_TLS_HOSTNAME", default="localhost:8443"),
+    # REST API sessions (login tokens) last this long; API-only users' tokens do not expire.
+    "SESSION_SECONDS": env.int("FLEET_SESSION_SECONDS", default=5 * 24 * 3600),
+    # Brute-force protection: attempts per minute per client address (and per account for login).
+    "LOGIN_RATE_LIMIT": env.int("FLEET_LOGIN_RATE_LIMIT", default=10),
+    "ENROLL_RATE_LIMIT": env.int("FLEET_ENROLL_RATE_LIMIT", default=600),
+    "ENROLL_FAILURE_RATE_LIMIT": env.int("FLEET_ENROLL_FAILURE_RATE_LIMIT", default=30),
+    "TRUST_X_FORWARDED_FOR": env.bool("FLEET_TRUST_X_FORWARDED_FOR", default=False),
     "TLS_CERT_PATH": env.str("FLEET_TLS_CERT_PATH", default=str(BASE_DIR / "var" / "tls" / "server.crt")),
     # Log intake and forwarding (collector app).
     "LOG_MAX_LINES": env.int("FLEET_LOG_MAX_LINES", default=100_000),
