@@ -34,6 +34,12 @@ def destination_deliver_task(destination_id: int, flush: bool = False) -> None:
         destination_deliver_task.apply_async((destination_id,), countdown=max(0.0, report.next_run_in))
 
 
+@shared_task(ignore_result=True)
+def carve_expire_task() -> int:
+    """Delete carved archives older than CARVE_RETENTION_DAYS."""
+    return carve_expire()
+
+
 @shared_task
 def collector_sweep_task() -> None:
     """Re-queue work whose task was lost: batches never parsed, destinations with pending events."""
@@ -72,9 +78,3 @@ def _enqueue_delivery(destination_id: int, countdown: float) -> None:
 
 on_batch_stored(_enqueue_forward)
 forwarding._schedule_delivery.append(_enqueue_delivery)
-
-
-@shared_task(ignore_result=True)
-def carve_expire_task() -> int:
-    """Delete carved archives older than CARVE_RETENTION_DAYS."""
-    return carve_expire()

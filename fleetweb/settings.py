@@ -217,7 +217,7 @@ FLEET: dict[str, Any] = {
     "LOG_MAX_LINES": env.int("FLEET_LOG_MAX_LINES", default=100_000),
     # Per-host intake limit; over it the agent is told to retry later (0 = no limit).
     "INTAKE_LINES_PER_MINUTE": env.int("FLEET_INTAKE_LINES_PER_MINUTE", default=0),
-    # Characters osquery may use as --pack_delimiter; "/" is its default.
+    # Characters agents may use as --pack_delimiter ("_" is osquery's default, "/" Fleet's).
     "PACK_DELIMITERS": env.str("FLEET_PACK_DELIMITERS", default="/_"),
     "REPORT_MAX_ROWS": env.int("FLEET_REPORT_MAX_ROWS", default=1000),
     "STATUS_LINES_PER_HOST": env.int("FLEET_STATUS_LINES_PER_HOST", default=500),

@@ -1,6 +1,6 @@
 """Turn stored logger lines into events: one per result row, one per status line.
 
-Every shape osquery writes is accepted (protocol doc §5): event format (`columns` + `action`),
+Every shape osquery writes is accepted (protocol doc §7): event format (`columns` + `action`),
 batch format (`diffResults` with `added`/`removed`, where an empty side may be "" instead of a
 list), snapshot format (`snapshot` list, possibly empty), with decorations nested or at the top
 level, and string or numeric unixTime/counter/epoch/severity. A line of an unknown shape is still
@@ -67,9 +67,9 @@ def as_number(value: Any) -> float | None:
 def split_query_name(name: str, packs: frozenset[str] = frozenset(), delimiters: str = "/") -> tuple[str, str]:
     """(pack, query) for a logged query name; ("", name) when no pack can be told.
 
-    osquery logs pack queries as pack<d><pack><d><query> where <d> is --pack_delimiter ("/" by
-    default). With another delimiter ("_" in Fleet's tests) a name like pack_Global_x is ambiguous,
-    so the known pack names decide; with "/" the first two delimiters do.
+    osquery logs pack queries as pack<d><pack><d><query> where <d> is --pack_delimiter ("_" by
+    default; Fleet configures "/"). With "_" a name like pack_Global_x is ambiguous, so the known
+    pack names decide; with "/" the first two delimiters do.
     """
     for delim in delimiters:
         prefix = f"pack{delim}"

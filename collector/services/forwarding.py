@@ -81,10 +81,11 @@ def _outbox_rows(
     rows = []
     for event in passed:
         doc = shape.document(event, raw=destination.shape == Destination.Shape.RAW)
+        if destination.enrich and inventory is not None:
+            # A copy per event: drop and mask rules may also apply to host fields.
+            doc["host"] = dict(inventory)
         shape.drop_fields(doc, destination.drop_fields or [])
         shape.mask_fields(doc, destination.mask_fields or [])
-        if destination.enrich and inventory is not None:
-            doc["host"] = inventory
         body = orjson.dumps(doc, option=orjson.OPT_NON_STR_KEYS)
         severity = doc.get("severity")
         rows.append(
@@ -303,12 +304,16 @@ def _record(destination: Destination, result: SendResult, report: DeliveryReport
     Destination.objects.filter(pk=destination.pk).update(**fields)
 
 
-def _expire(destination: Destination, now: Any) -> int:
-    """Dead-letter pending events older than the destination's max age."""
+def _expire(destination: Destination, batch: list[OutboxEvent], now: Any) -> list[OutboxEvent]:
+    """Dead-letter the events of the batch older than the destination's max age; returns the
+    rest. Checked on the head of the queue only, so a large backlog costs nothing extra."""
     cutoff = now - timedelta(seconds=destination.max_age_seconds)
-    return OutboxEvent.objects.filter(destination=destination, state=PENDING, created_at__lt=cutoff).update(
-        state=DEAD, last_error=f"not delivered within {destination.max_age_seconds} s"
-    )
+    expired = [row.pk for row in batch if row.created_at < cutoff]
+    if expired:
+        OutboxEvent.objects.filter(id__in=expired, state=PENDING).update(
+            state=DEAD, last_error=f"not delivered within {destination.max_age_seconds} s"
+        )
+    return [row for row in batch if row.created_at >= cutoff]
 
 
 def _next_batch(destination: Destination) -> tuple[list[OutboxEvent], bool]:
@@ -345,13 +350,16 @@ def destination_deliver(*, destination_id: int, flush: bool = False) -> Delivery
             if destination is None:
                 break
             now = timezone.now()
-            report.dead += _expire(destination, now)
             if destination.retry_after and destination.retry_after > now:
                 report.next_run_in = (destination.retry_after - now).total_seconds()
                 break
             batch, full = _next_batch(destination)
             if not batch:
                 break
+            fresh = _expire(destination, batch, now)
+            if len(fresh) < len(batch):
+                report.dead += len(batch) - len(fresh)
+                continue
             waited = (now - batch[0].created_at).total_seconds()
             if not (full or flush or waited >= destination.batch_max_wait_seconds):
                 report.next_run_in = destination.batch_max_wait_seconds - waited
@@ -381,7 +389,8 @@ def outbox_replay(*, queryset: Any) -> int:
     """Put dead-lettered events back in their destination's queue, as they were."""
     dead = queryset.filter(state=DEAD)
     destination_ids = set(dead.values_list("destination_id", flat=True).distinct())
-    count: int = dead.update(state=PENDING, attempts=0, last_error="")
+    # The age limit counts again from the replay.
+    count: int = dead.update(state=PENDING, attempts=0, last_error="", created_at=timezone.now())
     Destination.objects.filter(pk__in=destination_ids).update(retry_after=None, consecutive_failures=0)
     for destination_id in destination_ids:
         transaction.on_commit(lambda d=destination_id: schedule_delivery(d))  # type: ignore[misc]

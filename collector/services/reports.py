@@ -13,7 +13,20 @@ from ..forwarding.parse import as_number, split_query_name
 from ..models import QueryReportRow, StatusLogLine
 from .bulk import insert_rows
 
+# Status messages that say a scheduled query was (or is about to be) denylisted by the watchdog
+# (protocol doc §7.6), plus older agents' wording.
+DENYLIST_PREFIXES = (
+    "scheduled query may have failed:",
+    "the caller does not want denied queries, skipping denied scheduled query:",
+)
 DENYLIST_WORDS = ("denylist", "blacklist")
+
+
+def is_denylist_message(message: str) -> bool:
+    lowered = message.lower()
+    return lowered.startswith(DENYLIST_PREFIXES) or any(word in lowered for word in DENYLIST_WORDS)
+
+
 _REPORT_COLUMNS = ["host_id", "name", "pack", "query", "columns", "unix_time", "stored_at"]
 
 
@@ -78,7 +91,7 @@ def status_lines_store(*, host_id: int, lines: list[dict[str, Any]]) -> None:
                 message=message,
                 version=str(line.get("version", ""))[:64],
                 unix_time=int(as_number(line.get("unixTime")) or 0),
-                denylisted=any(word in message.lower() for word in DENYLIST_WORDS),
+                denylisted=is_denylist_message(message),
             )
         )
     StatusLogLine.objects.bulk_create(rows, batch_size=1000)

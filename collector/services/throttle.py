@@ -38,11 +38,17 @@ def throttle_apply(
     placed = [(item, key_of(item)[:KEY_MAX], int(time_of(item) // interval)) for item in items]
     keys = {key for _, key, _ in placed}
     buckets = {bucket for _, _, bucket in placed}
+    pairs = sorted({(key, bucket) for _, key, bucket in placed})
+    # Make sure every counter row exists, then lock them: under READ COMMITTED a locking read of
+    # a missing row locks nothing, and two workers would both start from zero.
+    ThrottleBucket.objects.bulk_create(
+        [ThrottleBucket(destination=destination, key=k, bucket=b, count=0) for k, b in pairs], ignore_conflicts=True
+    )
     counts: dict[tuple[str, int], int] = {
         (row.key, row.bucket): row.count
-        for row in ThrottleBucket.objects.select_for_update().filter(
-            destination=destination, key__in=keys, bucket__in=buckets
-        )
+        for row in ThrottleBucket.objects.select_for_update()
+        .filter(destination=destination, key__in=keys, bucket__in=buckets)
+        .order_by("key", "bucket")
     }
     touched: set[tuple[str, int]] = set()
     passed: list[T] = []
@@ -63,9 +69,14 @@ def throttle_apply(
             **_upsert_kwargs(["destination", "key", "bucket"]),  # type: ignore[arg-type]
         )
     if dropped:
+        ThrottleDrop.objects.bulk_create(
+            [ThrottleDrop(destination=destination, key=key, count=0) for key in sorted(dropped)], ignore_conflicts=True
+        )
         existing = {
             row.key: row.count
-            for row in ThrottleDrop.objects.select_for_update().filter(destination=destination, key__in=dropped)
+            for row in ThrottleDrop.objects.select_for_update()
+            .filter(destination=destination, key__in=dropped)
+            .order_by("key")
         }
         now = timezone.now()
         ThrottleDrop.objects.bulk_create(

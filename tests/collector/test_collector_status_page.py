@@ -103,3 +103,31 @@ def test_outbox_replay_action_from_the_dead_letter_list(staff_client, receivers,
     deliver_all()
     assert len(ndjson.events) == 2
     assert OutboxEvent.objects.filter(state=OutboxEvent.State.DEAD).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_collector_admin_pages_render(staff_client, receivers, enrolled_mac, vectors):
+    from hosts.models import Host
+
+    siem = receivers("ndjson")
+    destination = make_destination("siem", "http", url=siem.url, throttle_limit=1)
+    assert enrolled_mac.call("log", {"log_type": "status", "data": vectors["logger"]["status"]["data"]}) == {}
+    forward_all()
+    deliver_all()
+    event = OutboxEvent.objects.first()
+    pages = [
+        "/admin/collector/destination/",
+        "/admin/collector/destination/add/",
+        f"/admin/collector/destination/{destination.pk}/change/",
+        "/admin/collector/outboxevent/?state__exact=2",
+        f"/admin/collector/outboxevent/{event.pk}/change/",
+        "/admin/collector/throttledrop/",
+        "/admin/collector/queryreportrow/",
+        "/admin/collector/statuslogline/?severity__exact=2",
+        "/collector/status/",
+        f"/collector/hosts/{Host.objects.get().pk}/reports/",
+        "/collector/metrics",
+    ]
+    for page in pages:
+        assert staff_client.get(page).status_code == 200, page
+    assert event.event_id in staff_client.get(f"/admin/collector/outboxevent/{event.pk}/change/").content.decode()

@@ -155,7 +155,9 @@ def test_routing_filters_shapes_and_rules(enrolled_mac, packs, receivers):
         ],
         enrich=False,
     )
-    make_destination("raw", "http", url=raw.url, shape="raw")
+    make_destination(
+        "raw", "http", url=raw.url, shape="raw", drop_fields=["host.serial"], mask_fields=[{"field": "host.uuid"}]
+    )
 
     feed_everything(enrolled_mac)
     forward_all()
@@ -186,6 +188,9 @@ def test_routing_filters_shapes_and_rules(enrolled_mac, packs, receivers):
     total_lines = sum(len(lines) for _, _, lines in all_batches())
     assert len(raw.events) == total_lines
     assert all("line" in e for e in raw.events)
+    # Rules reach the enrichment too, per destination: the others still get the host's serial.
+    assert all("serial" not in e["host"] and e["host"]["uuid"] == "********" for e in raw.events)
+    assert all("serial" in e["host"] for e in only_status.events)
 
 
 @pytest.mark.django_db(transaction=True)

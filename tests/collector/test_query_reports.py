@@ -63,7 +63,7 @@ def test_status_lines_keep_errors_and_denylist_warnings_findable(enrolled_mac, s
             "line": "372",
             "unixTime": 1717430500,
             "version": "5.12.1",
-            "message": "Scheduled query may have failed: pack_macos_processes; query denylisted",
+            "message": "Scheduled query may have failed: pack_macos_processes",
         },
         {"severity": 2, "filename": "x.cpp", "line": 5, "unixTime": "1717430501", "message": "Error executing query"},
     ]
@@ -72,7 +72,11 @@ def test_status_lines_keep_errors_and_denylist_warnings_findable(enrolled_mac, s
     stored = StatusLogLine.objects.order_by("id")
     assert stored.count() == 6  # capped, newest kept
     assert stored.last().message == "Error executing query" and stored.last().severity == 2
-    assert StatusLogLine.objects.get(denylisted=True).filename == "watcher.cpp"
+    denylisted = StatusLogLine.objects.filter(denylisted=True).order_by("id").values_list("message", flat=True)
+    assert list(denylisted) == [
+        "Scheduled query may have failed: pack_macos_shell_history",  # from the real vector
+        "Scheduled query may have failed: pack_macos_processes",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -96,3 +100,19 @@ def test_host_report_page_shows_results_and_filters_status_lines(enrolled_mac, c
     errors = client.get(url + "?errors=1").content.decode()
     assert "Error: disk full" in errors and vectors["logger"]["status"]["data"][0]["message"] not in errors
     assert client.get("/collector/hosts/999999/reports/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("message", "denylisted"),
+    [
+        ("Scheduled query may have failed: pack_macos_processes", True),
+        ("The caller does not want denied queries, skipping denied scheduled query: pack_macos_users", True),
+        ("Query blacklisted: old agents said it this way", True),
+        ("Error executing scheduled query pack_macos_x: no such table: x", False),
+        ("Storing initial results for new scheduled query: pack_macos_processes", False),
+    ],
+)
+def test_denylist_warnings_are_recognised(message, denylisted):
+    from collector.services.reports import is_denylist_message
+
+    assert is_denylist_message(message) is denylisted

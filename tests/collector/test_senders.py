@@ -120,3 +120,13 @@ def test_too_large_batches_are_split_and_an_oversize_event_dead_letters(receiver
     assert list(result.failed) == [9] and "413" in result.failed[9]
     assert sorted(receiver.event_ids()) == sorted(f"e{i}" for i in range(1, 9))
     assert {status for status, _ in receiver.refused} == {413}
+
+
+def test_hec_bad_event_is_isolated_and_the_rest_delivered(receivers):
+    hec = receivers("hec", auth="Splunk t")
+    events = [event(i) for i in range(1, 8)]
+    events[4] = event(5, body=b"{}")  # HEC refuses a blank event (code 13) and the whole request
+    result = send(Destination(kind="splunk_hec", url=hec.url, secret="t"), events)
+    assert sorted(result.delivered) == [1, 2, 3, 4, 6, 7]
+    assert list(result.failed) == [5] and "code 13" in result.failed[5]
+    assert sorted(hec.event_ids()) == ["e1", "e2", "e3", "e4", "e6", "e7"]

@@ -97,3 +97,63 @@ def enrolled_mac_identifier() -> str:
     from hosts.models import Host
 
     return Host.objects.get().host_identifier
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_forwarding_keeps_throttle_counts_exact():
+    """Four workers parse batches for one throttled destination at once. Lock conflicts are
+    retried as the Celery task does; in the end every event is queued or counted as dropped, and
+    no interval passed its limit."""
+    import threading
+    import zlib
+
+    import orjson
+    from django.db import DatabaseError, connection
+
+    from collector.models import LogBatch, ThrottleBucket
+    from collector.services.forwarding import log_batch_forward
+
+    destination = make_destination(
+        "siem", "http", url="http://127.0.0.1:9/", throttle_limit=25, throttle_interval_seconds=60
+    )
+    total = 0
+    for batch in range(16):
+        # Spread over three one-minute intervals (offsets 0-179 s).
+        lines = [result_line("pack/Global/processes", 1717430400 + (batch * 11 + i) % 180, i) for i in range(10)]
+        total += len(lines)
+        LogBatch.objects.create(
+            host_identifier=f"h{batch}",
+            log_type="result",
+            line_count=len(lines),
+            payload=zlib.compress(orjson.dumps(lines)),
+        )
+    ids = list(LogBatch.objects.values_list("id", flat=True))
+    errors: list[Exception] = []
+
+    def work(mine: list[int]) -> None:
+        try:
+            for batch_id in mine:
+                for _ in range(20):
+                    try:
+                        log_batch_forward(batch_id=batch_id)
+                        break
+                    except DatabaseError:
+                        continue
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(ids[n::4],)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert not LogBatch.objects.filter(processed_at__isnull=True).exists()
+    queued = OutboxEvent.objects.filter(destination=destination).count()
+    dropped = sum(ThrottleDrop.objects.values_list("count", flat=True))
+    assert queued + dropped == total == 160
+    assert dropped == 160 - 3 * 25  # three one-minute intervals of 25
+    assert sorted(ThrottleBucket.objects.values_list("count", flat=True)) == [25, 25, 25]

@@ -79,6 +79,10 @@ class HttpSender(Sender):
         return SendResult.all_failed(events, error)
 
 
+# HEC codes that blame one event of the request (invalid format, event field missing or blank).
+HEC_EVENT_ERRORS = (6, 12, 13)
+
+
 class SplunkHecSender(HttpSender):
     """Envelopes on /services/collector/event, concatenated without separators (HEC's batch format)."""
 
@@ -124,6 +128,10 @@ class SplunkHecSender(HttpSender):
         code = reply.get("code") if isinstance(reply, dict) else None
         if response.status_code == 200 and code in (0, None):
             return SendResult.all_delivered(events)
+        if response.status_code == 400 and code in HEC_EVENT_ERRORS and len(events) > 1:
+            # One malformed event refuses the whole request: find it by halving, so the others
+            # are delivered and only it becomes a dead letter.
+            return self.send_halves(events)
         error = f"HEC HTTP {response.status_code} code {code}: {str(reply.get('text', response.text))[:300]}"
         # Code 9 is "server is busy" (HEC answers 503): back off and retry.
         if is_retryable_status(response.status_code) or code == 9:
