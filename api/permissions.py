@@ -56,3 +56,19 @@ class Authenticated(CanRead):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return roles.can_read(request.user)
+
+
+_EVERYONE = "admin, maintainer, observer, observer_plus"
+_MANAGERS = "admin, maintainer"
+_SAFE = ("GET", "HEAD", "OPTIONS")
+
+# Permission class name -> the roles it allows for a method, for the API documentation.
+ROLE_RULES = {
+    "CanRead": lambda method: _EVERYONE if method in _SAFE else "none",
+    "ReadOrManageQueries": lambda method: _EVERYONE if method in _SAFE else _MANAGERS,
+    "ReadOrAdmin": lambda method: _EVERYONE if method in _SAFE else "admin",
+    "AdminOnly": lambda method: "admin",
+    "CanRunLiveQueries": lambda method: "admin, maintainer, observer_plus",
+    "CanManageQueries": lambda method: _MANAGERS,
+    "Authenticated": lambda method: f"{_EVERYONE} (the view narrows some cases; see the description)",
+}

@@ -1,6 +1,7 @@
 """OpenAPI: describe the bearer token so the browsable docs can send it."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -38,3 +39,22 @@ def drop_aliases(endpoints, **kwargs):  # type: ignore[no-untyped-def]
         for endpoint in endpoints
         if endpoint[0].startswith("/api/v1/fleet/") and endpoint[0] not in ALIAS_PATHS
     ]
+
+
+class RoleAutoSchema(AutoSchema):
+    """Each operation's description ends with the roles allowed to call it, read from the view's
+    permission classes so the documentation cannot drift from what the server enforces."""
+
+    def get_description(self) -> str:  # type: ignore[override]
+        from .permissions import ROLE_RULES
+
+        description = super().get_description() or ""
+        method = self.method.upper()
+        permissions = self.view.get_permissions()
+        if not permissions:
+            return f"{description}\n\nRoles: anyone; no token needed.".strip()
+        rules = [ROLE_RULES.get(type(p).__name__) for p in permissions]
+        texts = [rule(method) for rule in rules if rule is not None]
+        if not texts:
+            return description
+        return f"{description}\n\nRoles: {'; '.join(texts)}.".strip()

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from accounts.roles import Role, user_role
+from fleetweb.conf import fleet_setting
 from hosts.models import EnrollSecret, Host
 from queries.models import Label, Pack, Policy, Query, ScheduledQuery
 
@@ -84,19 +85,14 @@ class HostSerializer(serializers.Serializer):
     def get_enroll_secret_name(self, host: Host) -> str | None:
         return host.enroll_secret.name if host.enroll_secret_id and host.enroll_secret else None
 
+    # The intervals fleetweb serves in generated flags files.
     def get_distributed_interval(self, host: Host) -> int:
-        from fleetweb.conf import fleet_setting
-
         return int(fleet_setting("AGENT_DISTRIBUTED_INTERVAL"))
 
     def get_config_tls_refresh(self, host: Host) -> int:
-        from fleetweb.conf import fleet_setting
-
         return int(fleet_setting("AGENT_CONFIG_REFRESH"))
 
     def get_logger_tls_period(self, host: Host) -> int:
-        from fleetweb.conf import fleet_setting
-
         return int(fleet_setting("AGENT_LOGGER_TLS_PERIOD"))
 
 
@@ -655,7 +651,3 @@ class ActivitySerializer(serializers.Serializer):
 
     def get_actor_gravatar(self, obj: Any) -> str:
         return ""
-
-
-def user_model() -> Any:
-    return User

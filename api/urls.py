@@ -18,6 +18,8 @@ urlpatterns = [
     # hosts
     path("hosts", hosts.HostListView.as_view()),
     path("hosts/count", hosts.HostCountView.as_view()),
+    path("hosts/delete", hosts.HostDeleteManyView.as_view()),
+    path("host_summary", hosts.HostSummaryView.as_view()),
     path("hosts/identifier/<str:identifier>", hosts.HostByIdentifierView.as_view()),
     path("hosts/identifier/<str:identifier>/query", hosts.HostQueryByIdentifierView.as_view()),
     path("hosts/<int:host_id>", hosts.HostDetailView.as_view()),

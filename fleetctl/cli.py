@@ -60,7 +60,9 @@ def cmd_config_set(args: argparse.Namespace) -> int:
     if args.address is not None:
         ctx.address = args.address.rstrip("/")
     if args.token is not None:
-        ctx.token = args.token
+        if any(ch.isspace() for ch in args.token.strip()):
+            raise ClientError("the token contains whitespace; paste only the token itself")
+        ctx.token = args.token.strip()
     if args.tls_skip_verify is not None:
         ctx.tls_skip_verify = args.tls_skip_verify
     if args.rootca is not None:
@@ -225,6 +227,10 @@ def cmd_get(args: argparse.Namespace) -> int:
     kind, list_path, list_key = SPEC_KINDS[what]
     if args.yaml or args.json or list_path is None:
         docs = client.get("spec/export", kinds=kind)["specs"]
+        if kind == "config" and not docs:
+            # Never edited: show the options the server serves, as an appliable document.
+            options = client.get("config")["agent_options"]
+            docs = [{"apiVersion": "v1", "kind": "config", "spec": {"agent_options": options}}]
         if args.name:
             docs = [d for d in docs if d["spec"].get("name") == args.name]
             if not docs:

@@ -30,20 +30,24 @@ class Client:
         self.session.headers["User-Agent"] = "fleetweb-fleetctl"
         if context.token:
             self.session.headers["Authorization"] = f"Bearer {context.token}"
+        # Passed with every request: a Session-level setting loses to REQUESTS_CA_BUNDLE.
+        self.verify: bool | str = True
         if context.tls_skip_verify:
-            self.session.verify = False
+            self.verify = False
             import urllib3
 
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         elif context.rootca:
-            self.session.verify = context.rootca
+            self.verify = context.rootca
 
     def url(self, path: str) -> str:
         return f"{self.base}{API}/{path.lstrip('/')}"
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
         try:
-            response = self.session.request(method, self.url(path), json=json, params=params, timeout=self.timeout)
+            response = self.session.request(
+                method, self.url(path), json=json, params=params, timeout=self.timeout, verify=self.verify
+            )
         except requests.exceptions.SSLError as exc:
             raise ClientError(
                 f"TLS error talking to {self.base}: {exc}. If the server uses a private CA, pass --rootca; "

@@ -53,8 +53,12 @@ DELETED = inline_serializer("Deleted", {"deleted": serializers.IntegerField()})
 
 
 def _render_queries(rows: list[Query]) -> Any:
+    # One query for every row's packs, not one per row.
+    packs: dict[int, dict[int, Pack]] = {}
+    for sq in ScheduledQuery.objects.filter(query__in=rows).select_related("pack"):
+        packs.setdefault(sq.query_id, {})[sq.pack_id] = sq.pack
     for query in rows:
-        query.pack_list = list(Pack.objects.filter(scheduled_queries__query=query).distinct())  # type: ignore[attr-defined]
+        query.pack_list = sorted(packs.get(query.pk, {}).values(), key=lambda p: p.name)  # type: ignore[attr-defined]
     return QuerySerializer(rows, many=True).data
 
 

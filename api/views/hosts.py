@@ -1,6 +1,7 @@
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -11,7 +12,7 @@ from rest_framework.response import Response
 
 from hosts.models import Host
 from hosts.services import host_delete
-from hosts.status import host_last_seen
+from hosts.status import host_last_seen, host_status_summary
 from queries.models import Label, Pack
 from queries.services import host_labels_change
 
@@ -336,3 +337,62 @@ class SoftwareListView(ApiView):
             start = (page or 0) * size
             items = items[start : start + size]
         return Response({"software": items, "counts_updated_at": timezone.now()})
+
+
+class HostDeleteManyIn(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=10_000)
+
+
+class HostDeleteManyView(ApiView):
+    """Fleet's POST /hosts/delete with a list of ids (filters are not supported)."""
+
+    permission_classes = [AdminOnly]
+
+    @extend_schema(operation_id="hosts_delete_many", request=HostDeleteManyIn, responses=responses(EMPTY))
+    def post(self, request: Request) -> Response:
+        ids = self.body(request, HostDeleteManyIn).validated_data["ids"]
+        hosts = list(Host.objects.filter(pk__in=ids))
+        missing = sorted(set(ids) - {h.pk for h in hosts})
+        if missing:
+            raise ApiError(f"unknown host id(s): {missing}", name="ids", status_code=422)
+        with transaction.atomic():
+            for host in hosts:
+                live.host_deleted_activity(actor=request.user, host=host)
+                host_delete(host=host)
+        return Response({})
+
+
+class HostSummaryView(ApiView):
+    permission_classes = [CanRead]
+
+    @extend_schema(
+        operation_id="host_summary",
+        responses=responses(
+            inline_serializer(
+                "HostSummary",
+                {
+                    "totals_hosts_count": serializers.IntegerField(),
+                    "online_count": serializers.IntegerField(),
+                    "offline_count": serializers.IntegerField(),
+                    "mia_count": serializers.IntegerField(),
+                    "missing_30_days_count": serializers.IntegerField(),
+                    "new_count": serializers.IntegerField(),
+                    "platforms": serializers.ListField(child=serializers.DictField()),
+                },
+            )
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        counts = host_status_summary(timezone.now())
+        platforms = Host.objects.values("platform").annotate(hosts_count=Count("id")).order_by("platform")
+        return Response(
+            {
+                "totals_hosts_count": counts["total"],
+                "online_count": counts["online"],
+                "offline_count": counts["offline"],
+                "mia_count": counts["missing"],
+                "missing_30_days_count": counts["missing"],
+                "new_count": counts["new"],
+                "platforms": [{"platform": p["platform"], "hosts_count": p["hosts_count"]} for p in platforms],
+            }
+        )

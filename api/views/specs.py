@@ -77,6 +77,9 @@ def apply_text(request: Request, text: str, filename: str, dry_run: bool) -> dic
 
 
 class SpecApplyView(ApiView):
+    """Apply a YAML spec file. Query, pack, label and policy documents need admin or maintainer;
+    config and enroll_secret documents need admin. Errors name the file and line."""
+
     permission_classes = [Authenticated]
 
     @extend_schema(operation_id="spec_apply", request=ApplyIn, responses=responses(APPLY_OUT))

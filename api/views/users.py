@@ -155,6 +155,8 @@ def _user(user_id: int) -> Any:
 
 
 class UserDetailView(ApiView):
+    """Admins manage every user; others may read and edit themselves, but not their role."""
+
     permission_classes = [Authenticated]
 
     def _check(self, request: Request, user_id: int, *, self_allowed: bool) -> Any:

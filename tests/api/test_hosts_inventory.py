@@ -111,3 +111,14 @@ def test_manual_label_membership(apis, fleet):
     dynamic = Label.objects.create(name="Dyn", sql="SELECT 1;")
     status, body = api.post(f"hosts/{mac.pk}/labels", {"labels": [dynamic.name]})
     assert status == 422 and "not a manual label" in body["errors"][0]["reason"]
+
+
+def test_host_summary_and_bulk_delete(apis, fleet):
+    status, body = apis["observer"].get("host_summary")
+    assert status == 200
+    assert (body["totals_hosts_count"], body["online_count"], body["mia_count"]) == (3, 2, 1)
+    assert {p["platform"]: p["hosts_count"] for p in body["platforms"]} == {"darwin": 1, "linux": 2}
+    status, body = apis["admin"].post("hosts/delete", {"ids": [fleet["old"].pk, 999999]})
+    assert status == 422 and Host.objects.count() == 3
+    assert apis["admin"].post("hosts/delete", {"ids": [fleet["old"].pk, fleet["lin"].pk]}) == (200, {})
+    assert list(Host.objects.values_list("hostname", flat=True)) == ["mac-1"]

@@ -48,6 +48,8 @@ CASES = [
     # hosts
     Case("GET", "hosts", READ),
     Case("GET", "hosts/count", READ),
+    Case("POST", "hosts/delete", ADMIN, {"ids": ["{host}"]}),
+    Case("GET", "host_summary", READ),
     Case("GET", "hosts/{host}", READ, missing="hosts/{MISSING}"),
     Case("GET", "hosts/identifier/{hostname}", READ, missing="hosts/identifier/no-such-host"),
     Case("DELETE", "hosts/{host}", ADMIN, missing="hosts/{MISSING}"),

@@ -201,3 +201,30 @@ def test_debug_connection_ok_and_bad_token(cli, live_server):
     proc = cli.run("debug", "connection", check=False)
     assert proc.returncode == 1
     assert "the token is invalid, expired or revoked" in proc.stdout
+
+
+def test_get_tables_and_logout(cli, tmp_path):
+    spec = tmp_path / "mixed.yml"
+    spec.write_text(
+        "apiVersion: v1\nkind: query\nspec:\n  name: uptime\n  query: SELECT * FROM uptime;\n---\n"
+        "apiVersion: v1\nkind: label\nspec:\n  name: ubuntu\n"
+        "  query: SELECT 1 FROM os_version WHERE platform = 'ubuntu';\n"
+        "---\napiVersion: v1\nkind: pack\nspec:\n  name: base\n  queries:\n    - query: uptime\n      interval: 60\n"
+        "---\napiVersion: v1\nkind: policy\nspec:\n  name: firewall\n  query: SELECT 1;\n---\n"
+        "apiVersion: v1\nkind: enroll_secret\nspec:\n  secrets:\n    - secret: a-long-enroll-secret-1\n"
+    )
+    cli.run("apply", "-f", str(spec))
+    for kind, name in (("queries", "uptime"), ("labels", "ubuntu"), ("packs", "base"), ("policies", "firewall")):
+        assert name in cli.run("get", kind).stdout
+    assert json.loads(cli.run("get", "pack", "base", "--json").stdout)[0]["spec"]["queries"][0]["query"] == "uptime"
+    assert "a-long-enroll-secret-1" in cli.run("get", "enroll_secrets").stdout
+    config = tmp_path / "config.yml"
+    config.write_text(cli.run("get", "config").stdout)
+    assert "kind: config" in config.read_text()
+    assert _unchanged(cli.run("apply", "-f", str(config)).stdout)
+    assert "token: set" in cli.run("config", "get").stdout
+    proc = cli.run("apply", "-f", str(tmp_path / "specs.json"), check=False)
+    assert proc.returncode == 1 and "must end in .yml or .yaml" in proc.stderr
+    cli.run("logout")
+    proc = cli.run("get", "queries", check=False)
+    assert proc.returncode == 1 and "Authentication required" in proc.stderr
