@@ -1,9 +1,10 @@
 """A small REST client for fleetweb's /api/v1/fleet/ API."""
 
+import ssl
 from typing import Any
 from urllib.parse import quote
 
-import requests
+import httpx
 
 from .config import Context
 
@@ -26,37 +27,33 @@ class Client:
         self.context = context
         self.base = context.address.rstrip("/")
         self.timeout = timeout
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = "fleetweb-fleetctl"
-        if context.token:
-            self.session.headers["Authorization"] = f"Bearer {context.token}"
-        # Passed with every request: a Session-level setting loses to REQUESTS_CA_BUNDLE.
-        self.verify: bool | str = True
+        verify: bool | ssl.SSLContext = True
         if context.tls_skip_verify:
-            self.verify = False
-            import urllib3
-
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            verify = False
         elif context.rootca:
-            self.verify = context.rootca
+            verify = ssl.create_default_context(cafile=context.rootca)
+        headers = {"User-Agent": "fleetweb-fleetctl"}
+        if context.token:
+            headers["Authorization"] = f"Bearer {context.token}"
+        self.http = httpx.Client(verify=verify, headers=headers, timeout=timeout)
 
     def url(self, path: str) -> str:
         return f"{self.base}{API}/{path.lstrip('/')}"
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
         try:
-            response = self.session.request(
-                method, self.url(path), json=json, params=params, timeout=self.timeout, verify=self.verify
-            )
-        except requests.exceptions.SSLError as exc:
-            raise ClientError(
-                f"TLS error talking to {self.base}: {exc}. If the server uses a private CA, pass --rootca; "
-                "for a self-signed test server, --tls-skip-verify"
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
+            response = self.http.request(method, self.url(path), json=json, params=params)
+        except httpx.ConnectError as exc:
+            if "CERTIFICATE" in str(exc) or "SSL" in str(exc):
+                raise ClientError(
+                    f"TLS error talking to {self.base}: {exc}. If the server uses a private CA, pass --rootca; "
+                    "for a self-signed test server, --tls-skip-verify"
+                ) from None
             raise ClientError(f"cannot connect to {self.base}: {exc}") from None
-        except requests.exceptions.Timeout:
+        except httpx.TimeoutException:
             raise ClientError(f"{self.base} did not answer within {self.timeout:g} s") from None
+        except httpx.HTTPError as exc:
+            raise ClientError(f"request to {self.base} failed: {exc}") from None
         try:
             body = response.json() if response.content else {}
         except ValueError:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import requests
+import httpx
 
 from .client import API
 from .config import Context
@@ -41,12 +41,16 @@ def check_connection(context: Context, say: Callable[[str], None]) -> bool:
             return False
     else:
         sock.close()
-    verify: bool | str = False if context.tls_skip_verify else (context.rootca or True)
+    verify: bool | ssl.SSLContext = True
+    if context.tls_skip_verify:
+        verify = False
+    elif context.rootca:
+        verify = ssl.create_default_context(cafile=context.rootca)
     headers = {"Authorization": f"Bearer {context.token}"} if context.token else {}
     base = context.address.rstrip("/")
     try:
-        response = requests.get(f"{base}{API}/me", headers=headers, timeout=15, verify=verify)
-    except requests.RequestException as exc:
+        response = httpx.get(f"{base}{API}/me", headers=headers, timeout=15, verify=verify)
+    except httpx.HTTPError as exc:
         say(f"FAIL API request: {exc}")
         return False
     if response.status_code == 200:
@@ -63,14 +67,14 @@ def check_connection(context: Context, say: Callable[[str], None]) -> bool:
         say(f"FAIL API: HTTP {response.status_code}: {response.text[:200]}")
         return False
     try:
-        enroll = requests.post(
+        enroll = httpx.post(
             f"{base}/api/osquery/enroll",
             json={"enroll_secret": "fleetctl-debug-connection", "host_identifier": "fleetctl-debug"},
             timeout=15,
             verify=verify,
         )
         answer = enroll.json()
-    except (requests.RequestException, ValueError) as exc:
+    except (httpx.HTTPError, ValueError) as exc:
         say(f"FAIL agent API: /api/osquery/enroll did not answer with JSON: {exc}")
         return False
     if answer.get("node_invalid") or "error" in answer:

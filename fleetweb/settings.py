@@ -171,7 +171,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # One INFO line per SIEM request is noise; failures are recorded on the destination.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # One line per task run drowns the embedded server's log (beat runs every few seconds).
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
 
 # fleetweb's own knobs. Read them through fleetweb.conf.fleet_setting().
@@ -196,6 +201,11 @@ FLEET: dict[str, Any] = {
     # one-host "run and wait" call waits (Fleet's FLEET_LIVE_QUERY_REST_PERIOD).
     "LIVE_QUERY_TTL": env.int("FLEET_LIVE_QUERY_TTL", default=600),
     "LIVE_QUERY_SYNC_TIMEOUT": env.int("FLEET_LIVE_QUERY_SYNC_TIMEOUT", default=25),
+    # Each waiting caller holds a server thread: the longest wait a caller may ask for, and how
+    # long one event stream stays open before the client reconnects (EventSource and the CLI
+    # resume from Last-Event-ID, so nothing is missed).
+    "LIVE_QUERY_SYNC_MAX_TIMEOUT": env.int("FLEET_LIVE_QUERY_SYNC_MAX_TIMEOUT", default=120),
+    "LIVE_QUERY_STREAM_MAX_SECONDS": env.int("FLEET_LIVE_QUERY_STREAM_MAX_SECONDS", default=60),
     # How often hosts are asked their vitals, labels and policies, plus up to MAX_JITTER_PERCENT
     # of the interval so hosts spread out.
     "DETAIL_UPDATE_INTERVAL": env.int("FLEET_DETAIL_UPDATE_INTERVAL", default=3600),

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.roles import can_manage_queries, is_admin
+from accounts.services import activity_record
 from queries.specs import EXPORT_KINDS, SpecError, apply_spec_text, export_specs
 
 from ..errors import ApiError
@@ -73,6 +74,10 @@ def apply_text(request: Request, text: str, filename: str, dry_run: bool) -> dic
         # Characters YAML forbids outright (control characters) fail before any document is read.
         line = text.count("\n", 0, getattr(exc, "position", 0)) + 1
         raise ApiError(f"invalid YAML: {exc}", status_code=422, name=f"{filename}:{line}") from None
+    if not dry_run and report.changed:
+        activity_record(
+            actor=request.user, action="applied_spec", details={"file": filename, "counts": report.counts()}
+        )
     return report.to_dict()
 
 

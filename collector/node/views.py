@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from accounts import ratelimit
 from collector import distributed
 from collector.services import carves, logs
+from fleetweb.redis import embedded_sync
 from hosts.checkin import Prefetch, node_checkin
 from hosts.node_cache import NodeHost
 from hosts.services import EnrollBusy, EnrollError, host_enroll
@@ -59,6 +60,7 @@ class NodeView(View):
             node = None
             self.prefetched = []
             if self.requires_node:
+                embedded_sync()
                 checkin = node_checkin(node_key_from(request, payload), self.prefetch())
                 if checkin is None:
                     return json_reply({"node_invalid": True, "error": "invalid node key"}, 401)

@@ -173,3 +173,16 @@ def test_denied_user_cannot_change_own_role(apis, users):
 def test_cannot_remove_last_admin(admin_api, users):
     status, body = admin_api.patch(f"users/{users['admin'].pk}", {"global_role": "observer"})
     assert status == 422 and body["errors"][0]["reason"] == "cannot remove the last admin"
+
+
+def test_spec_apply_is_audited_and_dry_run_is_not(admin_api):
+    text = "apiVersion: v1\nkind: query\nspec:\n  name: audited\n  query: SELECT 1;\n"
+    status, body = admin_api.post("spec/apply", {"text": text, "filename": "a.yml", "dry_run": True})
+    assert status == 200 and body["counts"]["created"] == 1
+    assert not Activity.objects.filter(action="applied_spec").exists()
+    admin_api.post("spec/apply", {"text": text, "filename": "a.yml"})
+    activity = Activity.objects.get(action="applied_spec")
+    assert activity.details == {"file": "a.yml", "counts": {"created": 1, "updated": 0, "unchanged": 0}}
+    status, body = admin_api.get("activities")
+    assert body["activities"][0]["type"] == "applied_spec"
+    assert body["activities"][0]["actor_email"] == "admin@example.com"

@@ -4,8 +4,8 @@ error, and answers must match what the schema says."""
 import json
 import os
 
+import httpx
 import pytest
-import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
@@ -53,10 +53,10 @@ schema = schemathesis.openapi.from_dict(SCHEMA_DOC)
 
 
 def test_served_schema_is_the_tested_one(live_server, seeded):
-    served = requests.get(f"{live_server.url}/api/schema/?format=json", timeout=30)
+    served = httpx.get(f"{live_server.url}/api/schema/?format=json", timeout=30)
     assert served.status_code == 200
     assert served.json() == SCHEMA_DOC
-    docs = requests.get(f"{live_server.url}/api/docs/", timeout=30)
+    docs = httpx.get(f"{live_server.url}/api/docs/", timeout=30)
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
 

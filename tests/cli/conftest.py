@@ -6,8 +6,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-import requests
 
 from accounts.models import Profile
 from hosts.models import EnrollSecret
@@ -102,12 +102,12 @@ class SimAgent:
                 },
             },
         }
-        reply = requests.post(f"{self.base}/api/osquery/enroll", json=body, timeout=10).json()
+        reply = httpx.post(f"{self.base}/api/osquery/enroll", json=body, timeout=10).json()
         assert "node_key" in reply, reply
         self.node_key = reply["node_key"]
 
     def poll_once(self) -> bool:
-        reply = requests.post(
+        reply = httpx.post(
             f"{self.base}/api/osquery/distributed/read", json={"node_key": self.node_key}, timeout=10
         ).json()
         live = {qid: sql for qid, sql in reply.get("queries", {}).items() if qid.startswith("fleetweb_live")}
@@ -123,14 +123,14 @@ class SimAgent:
             else:
                 queries[qid], statuses[qid] = answer, 0
         body = {"node_key": self.node_key, "queries": queries, "statuses": statuses, "messages": messages}
-        reply = requests.post(f"{self.base}/api/osquery/distributed/write", json=body, timeout=10).json()
+        reply = httpx.post(f"{self.base}/api/osquery/distributed/write", json=body, timeout=10).json()
         assert "error" not in reply, reply
         return True
 
     def start(self) -> None:
         def loop() -> None:
             while not self.stop.is_set():
-                with contextlib.suppress(requests.RequestException):
+                with contextlib.suppress(httpx.HTTPError):
                     self.poll_once()
                 self.stop.wait(0.2)
 

@@ -5,8 +5,8 @@ import json
 import threading
 from datetime import timedelta
 
+import httpx
 import pytest
-import requests
 from django.utils import timezone
 
 from hosts.models import Host
@@ -157,7 +157,7 @@ def test_sync_host_query_over_http(cli, agents, live_server):
     from accounts.tokens import token_issue
 
     _, api_token = token_issue(user=cli_user(), kind=ApiToken.Kind.API)
-    reply = requests.post(
+    reply = httpx.post(
         f"{live_server.url}/api/v1/fleet/hosts/{host.pk}/query",
         json={"query": "SELECT 42 AS answer;"},
         headers={"Authorization": f"Bearer {api_token}"},
