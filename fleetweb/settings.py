@@ -5,6 +5,7 @@ The defaults are the embedded mode: SQLite, no Redis, Celery tasks run in-proces
 DATABASE_URL, REDIS_URL and SECRET_KEY; see `.env.example` and docs/operations.md.
 """
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,8 @@ if _tls_host not in ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with fleetweb's role checks (fleetweb/admin_site.py).
+    "fleetweb.apps.FleetAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -50,11 +52,15 @@ INSTALLED_APPS = [
     "queries",
     "collector",
     "accounts",
+    "ui",
     "api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the UI's and the admin's static files from the app directories: no collectstatic step
+    # and no separate web server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -76,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "ui.access.roles",
             ],
         },
     },
@@ -125,6 +132,15 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+# Without `collectstatic` there is no STATIC_ROOT; the finders serve everything, so whitenoise's
+# warning about the missing directory is noise.
+warnings.filterwarnings("ignore", message="No directory at: ")
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "ui:dashboard"
+LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
