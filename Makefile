@@ -22,7 +22,7 @@ install: $(BIN)/.installed
 run: install
 	FLEETWEB_EMBEDDED=true $(BIN)/python manage.py setup_embedded
 	FLEETWEB_EMBEDDED=true $(BIN)/granian --interface wsgi --host 0.0.0.0 --port 8443 --workers 1 \
-		--blocking-threads 8 --ssl-certificate var/tls/server.crt --ssl-keyfile var/tls/server.key \
+		--blocking-threads 32 --ssl-certificate var/tls/server.crt --ssl-keyfile var/tls/server.key \
 		fleetweb.wsgi:application
 
 ## Run the whole test suite against MariaDB and Redis (started if down).
@@ -48,7 +48,9 @@ cluster-demo: install
 	$(BIN)/python -m bench.cluster_demo
 
 worker: install
-	$(BIN)/celery -A fleetweb worker -l info
+	# Deliveries wait on SIEMs (network I/O): more processes than destinations keeps a stalled
+	# SIEM from holding up the others.
+	$(BIN)/celery -A fleetweb worker -l info --concurrency $${WORKER_CONCURRENCY:-8}
 
 beat: install
 	$(BIN)/celery -A fleetweb beat -l info

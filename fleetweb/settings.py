@@ -5,6 +5,7 @@ The defaults are the embedded mode: SQLite, no Redis, Celery tasks run in-proces
 DATABASE_URL, REDIS_URL and SECRET_KEY; see `.env.example` and docs/operations.md.
 """
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,12 @@ if not SECRET_KEY:
     # Embedded/dev mode only: a key that survives restarts of the same checkout.
     SECRET_KEY = "insecure-embedded-" + str(BASE_DIR)
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# The embedded quick start answers agents on whatever name or address reaches this machine (its
+# certificate names the machine too); production lists its names explicitly.
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS",
+    default=["*"] if env.bool("FLEETWEB_EMBEDDED", default=False) else ["localhost", "127.0.0.1", "[::1]"],
+)
 # Agents reach the server by the name in their --tls_hostname; accept it.
 _tls_host = env.str("FLEET_TLS_HOSTNAME", default="localhost:8443").rsplit(":", 1)[0]
 if _tls_host not in ALLOWED_HOSTS:
@@ -38,21 +44,29 @@ if env.bool("FLEETWEB_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with fleetweb's role checks (fleetweb/admin_site.py).
+    "fleetweb.apps.FleetAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "hosts",
     "queries",
     "collector",
     "accounts",
+    "ui",
+    "api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the UI's and the admin's static files from the app directories: no collectstatic step
+    # and no separate web server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "ui.access.roles",
             ],
         },
     },
@@ -132,10 +147,42 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+# Without `collectstatic` there is no STATIC_ROOT; the finders serve everything, so whitenoise's
+# warning about the missing directory is noise.
+warnings.filterwarnings("ignore", message="No directory at: ")
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "ui:dashboard"
+LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.BearerTokenAuthentication",
+        "api.auth.SessionAuthentication",
+    ],
+    # Any active user; each view narrows this to its role rule (api.permissions, accounts.roles).
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.Authenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.errors.fleet_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.RoleAutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "fleetweb REST API",
+    "DESCRIPTION": "Fleet-compatible REST API under /api/v1/fleet/. Differences from Fleet are listed in docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "PREPROCESSING_HOOKS": ["api.schema.drop_aliases"],
 }
 
 LOGGING = {
@@ -144,7 +191,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # One INFO line per SIEM request is noise; failures are recorded on the destination.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # One line per task run drowns the embedded server's log (beat runs every few seconds).
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
 
 # fleetweb's own knobs. Read them through fleetweb.conf.fleet_setting().
@@ -169,6 +221,11 @@ FLEET: dict[str, Any] = {
     # one-host "run and wait" call waits (Fleet's FLEET_LIVE_QUERY_REST_PERIOD).
     "LIVE_QUERY_TTL": env.int("FLEET_LIVE_QUERY_TTL", default=600),
     "LIVE_QUERY_SYNC_TIMEOUT": env.int("FLEET_LIVE_QUERY_SYNC_TIMEOUT", default=25),
+    # Each waiting caller holds a server thread: the longest wait a caller may ask for, and how
+    # long one event stream stays open before the client reconnects (EventSource and the CLI
+    # resume from Last-Event-ID, so nothing is missed).
+    "LIVE_QUERY_SYNC_MAX_TIMEOUT": env.int("FLEET_LIVE_QUERY_SYNC_MAX_TIMEOUT", default=120),
+    "LIVE_QUERY_STREAM_MAX_SECONDS": env.int("FLEET_LIVE_QUERY_STREAM_MAX_SECONDS", default=60),
     # How often hosts are asked their vitals, labels and policies, plus up to MAX_JITTER_PERCENT
     # of the interval so hosts spread out.
     "DETAIL_UPDATE_INTERVAL": env.int("FLEET_DETAIL_UPDATE_INTERVAL", default=3600),
@@ -178,6 +235,13 @@ FLEET: dict[str, Any] = {
     # Carved archives are deleted this many days after the carve began.
     "CARVE_RETENTION_DAYS": env.int("FLEET_CARVE_RETENTION_DAYS", default=30),
     "TLS_HOSTNAME": env.str("FLEET_TLS_HOSTNAME", default="localhost:8443"),
+    # REST API sessions (login tokens) last this long; API-only users' tokens do not expire.
+    "SESSION_SECONDS": env.int("FLEET_SESSION_SECONDS", default=5 * 24 * 3600),
+    # Brute-force protection: attempts per minute per client address (and per account for login).
+    "LOGIN_RATE_LIMIT": env.int("FLEET_LOGIN_RATE_LIMIT", default=10),
+    "ENROLL_RATE_LIMIT": env.int("FLEET_ENROLL_RATE_LIMIT", default=600),
+    "ENROLL_FAILURE_RATE_LIMIT": env.int("FLEET_ENROLL_FAILURE_RATE_LIMIT", default=30),
+    "TRUST_X_FORWARDED_FOR": env.bool("FLEET_TRUST_X_FORWARDED_FOR", default=False),
     "TLS_CERT_PATH": env.str("FLEET_TLS_CERT_PATH", default=str(BASE_DIR / "var" / "tls" / "server.crt")),
     # Log intake and forwarding (collector app).
     "LOG_MAX_LINES": env.int("FLEET_LOG_MAX_LINES", default=100_000),

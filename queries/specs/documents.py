@@ -56,9 +56,11 @@ class Document:
 
 def load_documents(text: str, filename: str) -> list[Document]:
     """Every non-empty document in `text`, or SpecError with the line of the YAML problem."""
-    loader = yaml.SafeLoader(text)
     documents: list[Document] = []
+    loader = None
     try:
+        # Creating the loader already reads the stream, and rejects control characters.
+        loader = yaml.SafeLoader(text)
         index = 0
         while loader.check_node():
             index += 1
@@ -74,8 +76,15 @@ def load_documents(text: str, filename: str) -> list[Document]:
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
         raise SpecError(filename, line, f"invalid YAML: {problem}{context}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1 if isinstance(text, str) else 1
+        raise SpecError(filename, line, f"invalid YAML: {exc.reason} (character {exc.character!r})") from None
     except yaml.YAMLError as exc:
         raise SpecError(filename, 1, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        line = loader.get_mark().line + 1 if loader is not None else 1
+        raise SpecError(filename, line, "invalid YAML: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return documents
