@@ -97,8 +97,8 @@ def check_surfaces(cert: Path) -> list[tuple[str, bool, str]]:
         ok = code == status and (not json_error or (ctype.startswith("application/json") and b'"error"' in body))
         checks.append((label, ok, f"HTTP {code} {body[:70]!r}"))
 
-    expect("operator UI through the operator server", f"{ops}/admin/login/", 200, False)
-    expect("operator UI through the agent server is refused", f"{agents}/admin/login/", 404, True)
+    expect("operator UI through the operator server", f"{ops}/login/", 200, False)
+    expect("operator UI through the agent server is refused", f"{agents}/login/", 404, True)
     expect("agent API through the operator server is refused", f"{ops}/api/osquery/enroll", 404, True, b"{}")
     expect(
         "agent API through the agent server",

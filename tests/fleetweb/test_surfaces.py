@@ -49,7 +49,7 @@ def test_agent_node_serves_agents_and_refuses_operator_paths(client, enroll_secr
         node_key = reply.json()["node_key"]
         reply = client.post("/api/osquery/config", {"node_key": node_key}, content_type="application/json")
         assert "options" in reply.json()
-        for path in ("/admin/", "/admin/login/", "/api/v1/fleet/hosts", "/"):
+        for path in ("/admin/", "/login/", "/api/v1/fleet/hosts", "/"):
             assert client.get(path).status_code == 404, path
 
 
@@ -58,7 +58,7 @@ def test_operator_node_refuses_agent_paths_with_json_errors(enroll_secret, vecto
     # Agents send no CSRF token: the refusal must still be the JSON error, not a CSRF page.
     client = Client(enforce_csrf_checks=True)
     with override_settings(ROOT_URLCONF=urlconf("operator")):
-        assert client.get("/admin/login/").status_code == 200
+        assert client.get("/login/").status_code == 200
         for path in AGENT_PATHS:
             reply = client.post(path, vectors["enroll"]["request_macos"], content_type="application/json")
             assert reply.status_code == 404, path
@@ -72,7 +72,7 @@ def test_operator_node_refuses_agent_paths_with_json_errors(enroll_secret, vecto
 @pytest.mark.django_db
 def test_all_surfaces_serve_both(client, enroll_secret, vectors):
     with override_settings(ROOT_URLCONF=urlconf("all")):
-        assert client.get("/admin/login/").status_code == 200
+        assert client.get("/login/").status_code == 200
         reply = client.post("/api/osquery/enroll", vectors["enroll"]["request_macos"], content_type="application/json")
         assert "node_key" in reply.json()
 
