@@ -585,6 +585,7 @@ class UserInSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     email = serializers.EmailField(max_length=150)
     password = serializers.CharField(write_only=True, required=False, min_length=8, max_length=128)
+    new_password = serializers.CharField(write_only=True, required=False, min_length=8, max_length=128)
     global_role = serializers.ChoiceField(choices=[r.value for r in Role], required=False)
     api_only = serializers.BooleanField(required=False)
     teams = serializers.ListField(child=serializers.DictField(), required=False)
