@@ -213,3 +213,21 @@ def test_an_admin_cannot_delete_their_own_account(client, db):
     status, body = Api(client, token).delete(f"users/{admin.pk}")
     assert status == 422 and "own account" in body["errors"][0]["reason"]
     assert type(admin).objects.filter(pk=admin.pk).exists()
+
+
+def test_queries_policies_and_labels_refuse_sql_osquery_cannot_run(client, db):
+    from queries.models import Label, Policy, Query
+
+    _, token = token_issue(user=make_user("maintainer"))
+    api = Api(client, token)
+    for path, body in (
+        ("queries", {"name": "x1", "query": "SELEC 1"}),
+        ("queries", {"name": "x2", "query": "SELECT nosuchcol FROM osquery_info"}),
+        ("policies", {"name": "p1", "query": "SELECT 1 FROM"}),
+        ("labels", {"name": "l1", "query": "DELETE FROM users"}),
+    ):
+        status, reply = api.post(path, body)
+        assert status == 422, (path, reply)
+        assert reply["errors"][0]["name"] == "query"
+    assert not Query.objects.exists() and not Policy.objects.exists() and not Label.objects.exists()
+    assert api.post("queries", {"name": "ok", "query": "SELECT version FROM osquery_info;"})[0] == 200
