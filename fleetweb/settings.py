@@ -24,8 +24,16 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG and not env.bool("FLEETWEB_EMBEDDED", default=False):
         raise ImproperlyConfigured("SECRET_KEY must be set (or DEBUG=true / FLEETWEB_EMBEDDED=true)")
-    # Embedded/dev mode only: a key that survives restarts of the same checkout.
-    SECRET_KEY = "insecure-embedded-" + str(BASE_DIR)
+    # Embedded/dev mode only: a random key made on first start and kept in var/, so sessions
+    # survive restarts and nobody can derive the key from the checkout path.
+    _key_file = BASE_DIR / "var" / "secret_key"
+    if not _key_file.exists():
+        import secrets as _secrets
+
+        _key_file.parent.mkdir(parents=True, exist_ok=True)
+        _key_file.write_text(_secrets.token_urlsafe(50))
+        _key_file.chmod(0o600)
+    SECRET_KEY = _key_file.read_text().strip()
 
 # The embedded quick start answers agents on whatever name or address reaches this machine (its
 # certificate names the machine too); production lists its names explicitly.
@@ -253,6 +261,10 @@ FLEET: dict[str, Any] = {
     "ENROLL_RATE_LIMIT": env.int("FLEET_ENROLL_RATE_LIMIT", default=600),
     "ENROLL_FAILURE_RATE_LIMIT": env.int("FLEET_ENROLL_FAILURE_RATE_LIMIT", default=30),
     "TRUST_X_FORWARDED_FOR": env.bool("FLEET_TRUST_X_FORWARDED_FOR", default=False),
+    # Directories file destinations may write into (checked when one is saved in the admin).
+    "FILE_DESTINATION_DIRS": env.list(
+        "FLEET_FILE_DESTINATION_DIRS", default=[str(BASE_DIR / "var" / "siem"), "/var/log/fleetweb"]
+    ),
     "TLS_CERT_PATH": env.str("FLEET_TLS_CERT_PATH", default=str(BASE_DIR / "var" / "tls" / "server.crt")),
     # Log intake and forwarding (collector app).
     "LOG_MAX_LINES": env.int("FLEET_LOG_MAX_LINES", default=100_000),
