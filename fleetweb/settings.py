@@ -279,6 +279,8 @@ FLEET: dict[str, Any] = {
     "DELIVERY_TIME_BUDGET_SECONDS": env.float("FLEET_DELIVERY_TIME_BUDGET_SECONDS", default=30.0),
     # A stored batch not parsed after this long is parsed again by the sweep.
     "FORWARD_STALE_SECONDS": env.int("FLEET_FORWARD_STALE_SECONDS", default=60),
+    # Intake asks workers to forward new batches at most once per this many milliseconds.
+    "FORWARD_COALESCE_MS": env.int("FLEET_FORWARD_COALESCE_MS", default=200),
     "RETENTION_DELIVERED_HOURS": env.int("FLEET_RETENTION_DELIVERED_HOURS", default=24),
     "RETENTION_BATCH_DAYS": env.int("FLEET_RETENTION_BATCH_DAYS", default=7),
     "RETENTION_DEAD_DAYS": env.int("FLEET_RETENTION_DEAD_DAYS", default=30),
