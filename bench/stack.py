@@ -197,6 +197,11 @@ class Stack:
                 "CELERY_TASK_ALWAYS_EAGER": "false",
                 "LOG_LEVEL": "WARNING",
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                # Every simulated host comes from 127.0.0.1: per-address brute-force limits would
+                # throttle the whole fleet as one client.
+                "FLEET_ENROLL_RATE_LIMIT": "0",
+                "FLEET_ENROLL_FAILURE_RATE_LIMIT": "0",
+                "FLEET_TOKEN_FAILURE_RATE_LIMIT": "0",
             }
         )
         env.update(self.env)
