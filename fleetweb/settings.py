@@ -47,12 +47,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "fleetweb.unavailable.DependencyDownMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "fleetweb.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "fleetweb.urls"
@@ -126,6 +128,34 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Deployment security. FLEETWEB_HTTPS=true is the production profile (docs/operations.md,
+# deploy/production.env.example): every browser and agent reaches fleetweb over HTTPS, either on
+# granian's own TLS or through a TLS-terminating proxy (then set FLEETWEB_BEHIND_TLS_PROXY=true so
+# Django trusts its X-Forwarded-Proto, or the redirect below would loop). Agents are unaffected by
+# the redirect: osquery only ever speaks HTTPS.
+FLEETWEB_HTTPS = env.bool("FLEETWEB_HTTPS", default=False)
+if env.bool("FLEETWEB_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=FLEETWEB_HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = FLEETWEB_HTTPS
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if FLEETWEB_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=FLEETWEB_HTTPS)
+# The header only allows browsers' preload lists to include the domain; nothing is submitted.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=FLEETWEB_HTTPS)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+# Sent on HTML pages (fleetweb/csp.py). The UI and the admin load scripts and styles from their
+# own static files only, so no inline code is allowed; agent-supplied strings that slipped past
+# escaping still could not run.
+FLEETWEB_CSP = env.str(
+    "FLEETWEB_CSP",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+)
 
 # fleetweb's own knobs. Read them through fleetweb.conf.fleet_setting().
 FLEET: dict[str, Any] = {
