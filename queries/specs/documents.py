@@ -56,9 +56,11 @@ class Document:
 
 def load_documents(text: str, filename: str) -> list[Document]:
     """Every non-empty document in `text`, or SpecError with the line of the YAML problem."""
-    loader = yaml.SafeLoader(text)
     documents: list[Document] = []
+    loader: yaml.SafeLoader | None = None
     try:
+        # The reader checks the whole text for characters YAML forbids while it is constructed.
+        loader = yaml.SafeLoader(text)
         index = 0
         while loader.check_node():
             index += 1
@@ -74,8 +76,12 @@ def load_documents(text: str, filename: str) -> list[Document]:
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
         raise SpecError(filename, line, f"invalid YAML: {problem}{context}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise SpecError(filename, line, f"invalid YAML: character {exc.character:#06x} is not allowed") from None
     except yaml.YAMLError as exc:
         raise SpecError(filename, 1, f"invalid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return documents
