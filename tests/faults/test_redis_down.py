@@ -1,0 +1,43 @@
+"""Redis stops under a running server (real processes, private instances).
+
+Agents are refused with `error` (so they keep their logs) rather than served half-way, nothing
+is stored while Redis is down, and the server recovers by itself when Redis returns, even
+though the restarted Redis is empty (node-key cache and config cache rebuilt from MariaDB).
+"""
+
+from .conftest import ENROLL_SECRET
+from .stack import Agent, Stack
+
+
+def test_agents_are_refused_then_served_again(running: Stack, vectors):
+    agent = Agent(running)
+    agent.node_key = agent.post("enroll", dict(vectors["enroll"]["request_macos"], enroll_secret=ENROLL_SECRET))[
+        "node_key"
+    ]
+    lines = vectors["logger"]["status"]["data"]
+    assert agent.call("log", {"log_type": "status", "data": lines}) == {}
+    batches = running.db.sql("SELECT COUNT(*) FROM fleetweb.collector_logbatch")
+
+    running.redis.stop()
+    for endpoint, body in [
+        ("log", {"log_type": "status", "data": lines}),
+        ("config", {}),
+        ("distributed/read", {}),
+        ("distributed/write", {"queries": {}, "statuses": {}}),
+    ]:
+        reply = agent.call(endpoint, body)
+        assert "retry" in reply["error"], (endpoint, reply)
+        assert "node_invalid" not in reply, "a Redis outage must not make agents re-enroll"
+    newcomer = Agent(running)
+    assert "error" in newcomer.post(
+        "enroll", dict(vectors["enroll"]["request_linux_minimal"], enroll_secret=ENROLL_SECRET)
+    )
+    assert running.db.sql("SELECT COUNT(*) FROM fleetweb.collector_logbatch") == batches
+
+    running.redis.start()
+    assert agent.call("log", {"log_type": "status", "data": lines}) == {}
+    assert "error" not in agent.call("config")
+    assert "error" not in agent.call("distributed/read")
+    assert "node_key" in newcomer.post(
+        "enroll", dict(vectors["enroll"]["request_linux_minimal"], enroll_secret=ENROLL_SECRET)
+    )
