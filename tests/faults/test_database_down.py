@@ -49,6 +49,10 @@ def test_agents_are_refused_and_nothing_unstored_is_acknowledged(running: Stack,
         "enroll", dict(vectors["enroll"]["request_linux_minimal"], enroll_secret=ENROLL_SECRET)
     )
     assert stored_lines(running) - before == acknowledged
+    # The outage was logged (with tracebacks), but no secret went into the log.
+    server_log = running.server.log.read_text(errors="replace")
+    assert "unavailable" in server_log or "failed on storage" in server_log
+    assert agent.node_key not in server_log and ENROLL_SECRET not in server_log
 
 
 def logged_in(stack: Stack) -> httpx.Client:

@@ -41,3 +41,7 @@ def test_agents_are_refused_then_served_again(running: Stack, vectors):
     assert "node_key" in newcomer.post(
         "enroll", dict(vectors["enroll"]["request_linux_minimal"], enroll_secret=ENROLL_SECRET)
     )
+    # The outage was logged (with tracebacks), but no secret went into the log.
+    server_log = running.server.log.read_text(errors="replace")
+    assert "unavailable" in server_log or "failed on storage" in server_log
+    assert agent.node_key not in server_log and ENROLL_SECRET not in server_log
