@@ -1,3 +1,4 @@
+import httpx
 import pytest
 
 from .stack import Stack
@@ -29,3 +30,21 @@ def running(stack: Stack):
     if not stack.redis.running:
         stack.redis.start()
     stack.worker.stop()
+
+
+def logged_in(stack: Stack) -> httpx.Client:
+    stack.shell(
+        "from django.contrib.auth.models import User; "
+        "User.objects.filter(username='ops').exists() or "
+        "User.objects.create_superuser('ops', 'ops@example.com', 'fault-test-password-1')"
+    )
+    browser = httpx.Client(base_url=stack.base, timeout=30)
+    browser.get("/admin/login/")
+    reply = browser.post(
+        "/admin/login/",
+        data={"username": "ops", "password": "fault-test-password-1", "next": "/admin/"},
+        headers={"X-CSRFToken": browser.cookies["csrftoken"], "Referer": stack.base + "/admin/login/"},
+    )
+    assert reply.status_code == 302, reply.text[:500]
+    assert browser.get("/admin/").status_code == 200
+    return browser

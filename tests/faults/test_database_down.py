@@ -5,9 +5,7 @@ not committed; steady-state check-ins keep answering from Redis; the admin shows
 page; and the server recovers by itself when the database returns.
 """
 
-import httpx
-
-from .conftest import ENROLL_SECRET
+from .conftest import ENROLL_SECRET, logged_in
 from .stack import Agent, Stack
 
 
@@ -53,24 +51,6 @@ def test_agents_are_refused_and_nothing_unstored_is_acknowledged(running: Stack,
     server_log = running.server.log.read_text(errors="replace")
     assert "unavailable" in server_log or "failed on storage" in server_log
     assert agent.node_key not in server_log and ENROLL_SECRET not in server_log
-
-
-def logged_in(stack: Stack) -> httpx.Client:
-    stack.shell(
-        "from django.contrib.auth.models import User; "
-        "User.objects.filter(username='ops').exists() or "
-        "User.objects.create_superuser('ops', 'ops@example.com', 'fault-test-password-1')"
-    )
-    browser = httpx.Client(base_url=stack.base, timeout=30)
-    browser.get("/admin/login/")
-    reply = browser.post(
-        "/admin/login/",
-        data={"username": "ops", "password": "fault-test-password-1", "next": "/admin/"},
-        headers={"X-CSRFToken": browser.cookies["csrftoken"], "Referer": stack.base + "/admin/login/"},
-    )
-    assert reply.status_code == 302, reply.text[:500]
-    assert browser.get("/admin/").status_code == 200
-    return browser
 
 
 def test_admin_shows_a_clear_unavailable_page(running: Stack):

@@ -5,7 +5,7 @@ is stored while Redis is down, and the server recovers by itself when Redis retu
 though the restarted Redis is empty (node-key cache and config cache rebuilt from MariaDB).
 """
 
-from .conftest import ENROLL_SECRET
+from .conftest import ENROLL_SECRET, logged_in
 from .stack import Agent, Stack
 
 
@@ -45,3 +45,20 @@ def test_agents_are_refused_then_served_again(running: Stack, vectors):
     server_log = running.server.log.read_text(errors="replace")
     assert "unavailable" in server_log or "failed on storage" in server_log
     assert agent.node_key not in server_log and ENROLL_SECRET not in server_log
+
+
+def test_operator_pages_needing_redis_say_so(running: Stack, vectors):
+    agent = Agent(running)
+    assert "node_key" in agent.post("enroll", dict(vectors["enroll"]["request_macos"], enroll_secret=ENROLL_SECRET))
+    host_id = running.db.sql("SELECT MAX(id) FROM fleetweb.hosts_host")
+    browser = logged_in(running)
+    assert browser.get(f"/api/v1/fleetweb/hosts/{host_id}/status").status_code == 200
+
+    running.redis.stop()
+    status = browser.get(f"/api/v1/fleetweb/hosts/{host_id}/status")
+    assert status.status_code == 503 and "redis" in status.json()["error"]
+    # Pages that need only the database keep working.
+    assert browser.get("/admin/hosts/host/").status_code == 200
+
+    running.redis.start()
+    assert browser.get(f"/api/v1/fleetweb/hosts/{host_id}/status").status_code == 200
