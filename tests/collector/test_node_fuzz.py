@@ -201,3 +201,40 @@ def test_unknown_agent_paths_and_methods_get_json_errors(client, path, method):
     reply = json.loads(response.content)
     assert response.status_code < 500
     assert "error" in reply or response.status_code == 200
+
+
+header_text = st.one_of(
+    hostile_text,
+    st.sampled_from(["", "-1", "abc", " 5", "1e3", "99999999999999999999", "0x10", "gzip", "chunked", "NodeKey"]),
+)
+
+
+@pytest.mark.django_db
+@given(
+    endpoint=st.sampled_from([*NODE_ENDPOINTS, "enroll", "carve/block"]),
+    content_length=header_text,
+    content_encoding=header_text,
+    transfer_encoding=header_text,
+    authorization=header_text,
+)
+@fuzz_settings(examples=120)
+def test_hostile_headers_get_json_replies(
+    enrolled_mac: AgentClient, endpoint, content_length, content_encoding, transfer_encoding, authorization
+):
+    """Whatever the framing and encoding headers say (WSGI passes them through as text), the reply
+    is still a JSON object and never a 500."""
+    meta = {
+        "CONTENT_LENGTH": content_length,
+        "HTTP_CONTENT_ENCODING": content_encoding,
+        "HTTP_TRANSFER_ENCODING": transfer_encoding,
+        "HTTP_AUTHORIZATION": authorization,
+    }
+    body = json.dumps({"node_key": enrolled_mac.node_key, "log_type": "status", "data": []}).encode()
+    before = stored_counts()
+    response = enrolled_mac.client.generic(
+        "POST", "/api/osquery/" + endpoint, body, content_type="application/json", **meta
+    )
+    assert response["Content-Type"] == "application/json", response.content[:200]
+    reply = json.loads(response.content)
+    assert response.status_code < 500, reply
+    assert_invariants(response.status_code, reply, before)
