@@ -102,6 +102,9 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "hosts-flush-last-seen": {"task": "hosts.tasks.last_seen_flush_task", "schedule": 10.0},
     "queries-expire-campaigns": {"task": "queries.tasks.campaign_expire_task", "schedule": 15.0},
     "collector-expire-carves": {"task": "collector.tasks.carve_expire_task", "schedule": 3600.0},
+    # Picks up batches and events whose task was lost (worker killed, broker down at enqueue).
+    "collector-sweep": {"task": "collector.tasks.collector_sweep_task", "schedule": 5.0},
+    "collector-prune": {"task": "collector.tasks.collector_prune_task", "schedule": 600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -127,6 +130,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # One INFO line per SIEM request is noise; failures are recorded on the destination.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 
 # Deployment security. FLEETWEB_HTTPS=true is the production profile (docs/operations.md,
@@ -189,4 +194,24 @@ FLEET: dict[str, Any] = {
     "CARVE_RETENTION_DAYS": env.int("FLEET_CARVE_RETENTION_DAYS", default=30),
     "TLS_HOSTNAME": env.str("FLEET_TLS_HOSTNAME", default="localhost:8443"),
     "TLS_CERT_PATH": env.str("FLEET_TLS_CERT_PATH", default=str(BASE_DIR / "var" / "tls" / "server.crt")),
+    # Log intake and forwarding (collector app).
+    "LOG_MAX_LINES": env.int("FLEET_LOG_MAX_LINES", default=100_000),
+    # Per-host intake limit; over it the agent is told to retry later (0 = no limit).
+    "INTAKE_LINES_PER_MINUTE": env.int("FLEET_INTAKE_LINES_PER_MINUTE", default=0),
+    # Characters agents may use as --pack_delimiter ("_" is osquery's default, "/" Fleet's).
+    "PACK_DELIMITERS": env.str("FLEET_PACK_DELIMITERS", default="/_"),
+    "REPORT_MAX_ROWS": env.int("FLEET_REPORT_MAX_ROWS", default=1000),
+    "STATUS_LINES_PER_HOST": env.int("FLEET_STATUS_LINES_PER_HOST", default=500),
+    # One delivery loop per destination at a time; a killed worker's lock expires after this.
+    "DELIVERY_LOCK_SECONDS": env.int("FLEET_DELIVERY_LOCK_SECONDS", default=120),
+    "DELIVERY_TIME_BUDGET_SECONDS": env.float("FLEET_DELIVERY_TIME_BUDGET_SECONDS", default=30.0),
+    # A stored batch not parsed after this long is parsed again by the sweep.
+    "FORWARD_STALE_SECONDS": env.int("FLEET_FORWARD_STALE_SECONDS", default=60),
+    "RETENTION_DELIVERED_HOURS": env.int("FLEET_RETENTION_DELIVERED_HOURS", default=24),
+    "RETENTION_BATCH_DAYS": env.int("FLEET_RETENTION_BATCH_DAYS", default=7),
+    "RETENTION_DEAD_DAYS": env.int("FLEET_RETENTION_DEAD_DAYS", default=30),
+    "RETENTION_REPORT_DAYS": env.int("FLEET_RETENTION_REPORT_DAYS", default=30),
+    "RETENTION_CHUNK": env.int("FLEET_RETENTION_CHUNK", default=5000),
+    # Bearer token for /collector/metrics (Prometheus); staff sessions work without it.
+    "METRICS_TOKEN": env.str("FLEET_METRICS_TOKEN", default=""),
 }

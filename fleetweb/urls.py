@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/v1/osquery/", include((node_urls.urlpatterns, node_urls.app_name), namespace="collector_node_v1")),
     path("api/v1/distributed/", include((node_urls.legacy_urlpatterns, "legacy"), namespace="collector_node_legacy")),
     path("api/v1/fleetweb/", include(live_urls)),
+    path("collector/", include("collector.urls")),
     path("admin/", admin.site.urls),
 ]

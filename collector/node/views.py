@@ -126,9 +126,9 @@ class LogView(NodeView):
         assert node is not None
         try:
             log_type, lines = logs.validate_log_payload(payload)
+            logs.log_batch_store(node=node, log_type=log_type, lines=lines)
         except logs.LogRejected as exc:
-            raise AgentError(str(exc)) from exc
-        logs.log_batch_store(node=node, log_type=log_type, lines=lines)
+            raise AgentError(str(exc), exc.status) from exc
         return json_reply({})
 
 

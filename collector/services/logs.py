@@ -1,11 +1,14 @@
 """Log intake: store a logger POST durably, then hand it to the forwarding pipeline."""
 
+import time
 import zlib
 from typing import Any
 
 import orjson
 from django.db import transaction
 
+from fleetweb.conf import fleet_setting
+from fleetweb.redis import get_redis
 from hosts.node_cache import NodeHost
 
 from ..models import LogBatch
@@ -14,7 +17,33 @@ LOG_TYPES = ("result", "status")
 
 
 class LogRejected(ValueError):
-    pass
+    """Refused lines: the agent gets `error`, keeps them and sends them again later."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _current_minute() -> int:
+    return int(time.time() // 60)
+
+
+def intake_admit(*, host_id: int, lines: int) -> str | None:
+    """Per-host intake rate limit (FLEET["INTAKE_LINES_PER_MINUTE"], 0 = off). Over the limit the
+    agent is told to retry: unlike a SIEM throttle, this loses nothing, it only delays."""
+    limit: int = fleet_setting("INTAKE_LINES_PER_MINUTE")
+    if not limit:
+        return None
+    key = f"fleetweb:collector:intake:{host_id}:{_current_minute()}"
+    redis = get_redis()
+    with redis.pipeline() as pipe:
+        pipe.incrby(key, lines)
+        pipe.expire(key, 120)
+        total = int(pipe.execute()[0])
+    if total > limit:
+        redis.decrby(key, lines)
+        raise LogRejected(f"rate limited: over {limit} log lines a minute for this host; retry later", 429)
+    return key
 
 
 def validate_log_payload(payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
@@ -26,6 +55,10 @@ def validate_log_payload(payload: dict[str, Any]) -> tuple[str, list[dict[str, A
         data = []
     if not isinstance(data, list):
         raise LogRejected(f"data must be a list of log objects, got {type(data).__name__}")
+    limit: int = fleet_setting("LOG_MAX_LINES")
+    if len(data) > limit:
+        # The agent keeps the lines and retries; a smaller --logger_tls_max_lines gets them in.
+        raise LogRejected(f"{len(data)} lines in one request; the limit is {limit}")
     for index, line in enumerate(data):
         if not isinstance(line, dict):
             raise LogRejected(f"data[{index}] must be a JSON object, got {type(line).__name__}")
@@ -39,15 +72,22 @@ def log_batch_store(*, node: NodeHost, log_type: str, lines: list[dict[str, Any]
     """
     if not lines:
         return None
-    with transaction.atomic():
-        batch = LogBatch.objects.create(
-            host_id=node.id,
-            host_identifier=node.host_identifier[:255],
-            log_type=log_type,
-            line_count=len(lines),
-            payload=zlib.compress(orjson.dumps(lines), 6),
-        )
-        transaction.on_commit(lambda: _dispatch(batch.pk))
+    admitted = intake_admit(host_id=node.id, lines=len(lines))
+    try:
+        with transaction.atomic():
+            batch = LogBatch.objects.create(
+                host_id=node.id,
+                host_identifier=node.host_identifier[:255],
+                log_type=log_type,
+                line_count=len(lines),
+                payload=zlib.compress(orjson.dumps(lines), 6),
+            )
+            transaction.on_commit(lambda: _dispatch(batch.pk))
+    except Exception:
+        if admitted:
+            # Not stored, so not counted: the agent's retry must not be limited by it.
+            get_redis().decrby(admitted, len(lines))
+        raise
     return batch
 
 
