@@ -179,6 +179,7 @@ class Stack:
         self.redis = PrivateRedis(self.dir)
         self.server = Process("server", self.dir)
         self.worker = Process("worker", self.dir)
+        self.beat = Process("beat", self.dir)
         self.port = free_port()
         self.settings = settings
 
@@ -261,10 +262,34 @@ class Stack:
             self.env,
         )
 
+    def redis_queue_length(self) -> int:
+        """Tasks waiting in Celery's default queue."""
+        import redis
+
+        return int(redis.Redis.from_url(self.redis.url).llen("celery"))
+
+    def start_beat(self) -> None:
+        """Celery beat: the periodic sweep that re-queues work whose task was lost."""
+        self.beat.spawn(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "fleetweb",
+                "beat",
+                "-l",
+                "info",
+                "--schedule",
+                str(self.dir / "beat-schedule"),
+            ],
+            self.env,
+        )
+
     def destroy(self) -> None:
-        for process in (self.worker, self.server, self.redis, self.db):
+        for process in (self.beat, self.worker, self.server, self.redis, self.db):
             process.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        # FLEETWEB_FAULT_KEEP=1 keeps the logs and data for a look after a failure.
+        if not os.environ.get("FLEETWEB_FAULT_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Agent:
