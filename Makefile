@@ -22,7 +22,7 @@ install: $(BIN)/.installed
 run: install
 	FLEETWEB_EMBEDDED=true $(BIN)/python manage.py setup_embedded
 	FLEETWEB_EMBEDDED=true $(BIN)/granian --interface wsgi --host 0.0.0.0 --port 8443 --workers 1 \
-		--blocking-threads 8 --ssl-certificate var/tls/server.crt --ssl-keyfile var/tls/server.key \
+		--blocking-threads 32 --ssl-certificate var/tls/server.crt --ssl-keyfile var/tls/server.key \
 		fleetweb.wsgi:application
 
 ## Run the whole test suite against MariaDB and Redis (started if down).

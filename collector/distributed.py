@@ -59,7 +59,7 @@ PrefetchedReadProvider = Callable[[NodeHost, float, Any], ReadWork]
 WriteHandler = Callable[[NodeHost, list[QueryResult]], None]
 
 _read_providers: list[ReadProvider] = []
-_prefetched_providers: list[tuple[Prefetch, PrefetchedReadProvider]] = []
+_prefetched_providers: list[tuple[Prefetch | tuple[Prefetch, ...], PrefetchedReadProvider]] = []
 _write_handlers: dict[str, WriteHandler] = {}
 
 
@@ -70,10 +70,11 @@ def register_read_provider(provider: ReadProvider) -> ReadProvider:
 
 
 def register_prefetched_read_provider(
-    prefetch: Prefetch,
+    prefetch: Prefetch | tuple[Prefetch, ...],
 ) -> Callable[[PrefetchedReadProvider], PrefetchedReadProvider]:
     """Register a provider called as `provider(node, now, value)`, where `value` is the Redis
-    state named by `prefetch`, e.g. `("hash", "dq:{host_id}")` gives the host's hash as a dict."""
+    state named by `prefetch`, e.g. `("hash", "dq:{host_id}")` gives the host's hash as a dict.
+    With a tuple of specs, `value` is a list with one value per spec."""
 
     def decorator(provider: PrefetchedReadProvider) -> PrefetchedReadProvider:
         if all(p is not provider for _, p in _prefetched_providers):
@@ -83,9 +84,13 @@ def register_prefetched_read_provider(
     return decorator
 
 
+def _specs_of(prefetch: Prefetch | tuple[Prefetch, ...]) -> list[Prefetch]:
+    return [prefetch] if isinstance(prefetch[0], str) else list(prefetch)  # type: ignore[list-item, arg-type]
+
+
 def read_prefetch() -> list[Prefetch]:
     """What the distributed/read check-in should fetch, in provider order."""
-    return [spec for spec, _ in _prefetched_providers]
+    return [spec for prefetch, _ in _prefetched_providers for spec in _specs_of(prefetch)]
 
 
 def register_write_handler(prefix: str) -> Callable[[WriteHandler], WriteHandler]:
@@ -103,8 +108,12 @@ def distributed_read(node: NodeHost, now: float, prefetched: list[Any] | None = 
     if prefetched is None or len(prefetched) != len(specs):
         prefetched = prefetch_fetch(node.id, specs)
     work = ReadWork()
-    for (_, prefetched_provider), value in zip(_prefetched_providers, prefetched, strict=True):
-        work.merge(prefetched_provider(node, now, value))
+    values = iter(prefetched)
+    for prefetch, prefetched_provider in _prefetched_providers:
+        if isinstance(prefetch[0], str):
+            work.merge(prefetched_provider(node, now, next(values)))
+        else:
+            work.merge(prefetched_provider(node, now, [next(values) for _ in prefetch]))
     for provider in _read_providers:
         work.merge(provider(node, now))
     return _well_formed(node, work)

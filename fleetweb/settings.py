@@ -39,10 +39,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "hosts",
     "queries",
     "collector",
     "accounts",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -121,8 +124,31 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.BearerTokenAuthentication",
+        "api.auth.SessionAuthentication",
+    ],
+    # Any active user; each view narrows this to its role rule (api.permissions, accounts.roles).
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.Authenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.errors.fleet_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.RoleAutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "fleetweb REST API",
+    "DESCRIPTION": "Fleet-compatible REST API under /api/v1/fleet/. Differences from Fleet are listed in docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "PREPROCESSING_HOOKS": ["api.schema.drop_aliases"],
 }
 
 LOGGING = {
@@ -131,7 +157,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # One INFO line per SIEM request is noise; failures are recorded on the destination.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # One line per task run drowns the embedded server's log (beat runs every few seconds).
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
 
 # Deployment security. FLEETWEB_HTTPS=true is the production profile (docs/operations.md,
@@ -184,6 +215,11 @@ FLEET: dict[str, Any] = {
     # one-host "run and wait" call waits (Fleet's FLEET_LIVE_QUERY_REST_PERIOD).
     "LIVE_QUERY_TTL": env.int("FLEET_LIVE_QUERY_TTL", default=600),
     "LIVE_QUERY_SYNC_TIMEOUT": env.int("FLEET_LIVE_QUERY_SYNC_TIMEOUT", default=25),
+    # Each waiting caller holds a server thread: the longest wait a caller may ask for, and how
+    # long one event stream stays open before the client reconnects (EventSource and the CLI
+    # resume from Last-Event-ID, so nothing is missed).
+    "LIVE_QUERY_SYNC_MAX_TIMEOUT": env.int("FLEET_LIVE_QUERY_SYNC_MAX_TIMEOUT", default=120),
+    "LIVE_QUERY_STREAM_MAX_SECONDS": env.int("FLEET_LIVE_QUERY_STREAM_MAX_SECONDS", default=60),
     # How often hosts are asked their vitals, labels and policies, plus up to MAX_JITTER_PERCENT
     # of the interval so hosts spread out.
     "DETAIL_UPDATE_INTERVAL": env.int("FLEET_DETAIL_UPDATE_INTERVAL", default=3600),
@@ -193,6 +229,15 @@ FLEET: dict[str, Any] = {
     # Carved archives are deleted this many days after the carve began.
     "CARVE_RETENTION_DAYS": env.int("FLEET_CARVE_RETENTION_DAYS", default=30),
     "TLS_HOSTNAME": env.str("FLEET_TLS_HOSTNAME", default="localhost:8443"),
+    # REST API sessions (login tokens) last this long; API-only users' tokens do not expire.
+    "SESSION_SECONDS": env.int("FLEET_SESSION_SECONDS", default=5 * 24 * 3600),
+    # Brute-force protection: attempts per minute per client address (and per account for login).
+    "LOGIN_RATE_LIMIT": env.int("FLEET_LOGIN_RATE_LIMIT", default=10),
+    "ENROLL_RATE_LIMIT": env.int("FLEET_ENROLL_RATE_LIMIT", default=600),
+    "ENROLL_FAILURE_RATE_LIMIT": env.int("FLEET_ENROLL_FAILURE_RATE_LIMIT", default=30),
+    # Unknown bearer tokens per minute per client address before every token from it is refused.
+    "TOKEN_FAILURE_RATE_LIMIT": env.int("FLEET_TOKEN_FAILURE_RATE_LIMIT", default=30),
+    "TRUST_X_FORWARDED_FOR": env.bool("FLEET_TRUST_X_FORWARDED_FOR", default=False),
     "TLS_CERT_PATH": env.str("FLEET_TLS_CERT_PATH", default=str(BASE_DIR / "var" / "tls" / "server.crt")),
     # Log intake and forwarding (collector app).
     "LOG_MAX_LINES": env.int("FLEET_LOG_MAX_LINES", default=100_000),

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from api import urls as api_urls
 from collector import node_urls
 from queries import live_urls
 
@@ -8,6 +10,11 @@ urlpatterns = [
     path("api/osquery/", include(node_urls)),
     path("api/v1/osquery/", include((node_urls.urlpatterns, node_urls.app_name), namespace="collector_node_v1")),
     path("api/v1/distributed/", include((node_urls.legacy_urlpatterns, "legacy"), namespace="collector_node_legacy")),
+    path("api/v1/fleet/", include(api_urls)),
+    path("api/latest/fleet/", include((api_urls.urlpatterns, "api"), namespace="api_latest")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/fleetweb/", include(live_urls)),
     path("collector/", include("collector.urls")),
     path("admin/", admin.site.urls),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from fleetweb.conf import fleet_setting
 from fleetweb.redis import get_redis
 
+from .identity import real_serial, real_uuid
 from .models import EnrollSecret, Host, Platform
 from .node_cache import NodeHost, node_host_forget, node_host_store
 
@@ -24,18 +25,6 @@ _PLATFORM_NAMES = {
     "linux": Platform.LINUX,
 }
 _LINUX_FAMILY = {"ubuntu", "debian", "rhel", "centos", "fedora", "amzn", "arch", "suse", "opensuse", "gentoo"}
-# Hardware UUIDs that firmware vendors ship on many boards at once. Matching re-enrolls on them
-# would merge unrelated machines, so they count as "no UUID".
-_SHARED_UUIDS = {
-    "00000000-0000-0000-0000-000000000000",
-    "ffffffff-ffff-ffff-ffff-ffffffffffff",
-    "03000200-0400-0500-0006-000700080009",
-    "00020003-0004-0005-0006-000700080009",
-}
-# Placeholder serials from unconfigured firmware; the same reasoning applies.
-_SHARED_SERIALS = {"", "0", "none", "default string", "to be filled by o.e.m.", "system serial number", "not specified"}
-
-
 # Longer than any enroll takes; bounds how long a crashed request blocks the machine's re-enroll.
 _ENROLL_LOCK_SECONDS = 60
 
@@ -80,7 +69,13 @@ def platform_from_details(platform_type: Any, details: dict[str, dict[str, str]]
 def _str_map(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
-    return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
+    # Agents send strings; numbers are tolerated, anything else (null, objects) is dropped so it
+    # can never become an identity such as the UUID "None".
+    return {
+        str(k): v if isinstance(v, str) else str(v)
+        for k, v in value.items()
+        if isinstance(v, str | int | float) and not isinstance(v, bool)
+    }
 
 
 def _host_fields(host_identifier: str, platform_type: Any, details: dict[str, Any]) -> dict[str, Any]:
@@ -92,15 +87,13 @@ def _host_fields(host_identifier: str, platform_type: Any, details: dict[str, An
         mask = int(platform_type)
     except (TypeError, ValueError):
         mask = 0
-    uuid = (system.get("uuid") or info.get("uuid") or "").strip()
-    if uuid.lower() in _SHARED_UUIDS:
-        uuid = ""
+    uuid = real_uuid(system.get("uuid")) or real_uuid(info.get("uuid"))
     fields = {
         "host_identifier": host_identifier[:255],
-        "uuid": uuid[:255],
+        "uuid": uuid,
         "hostname": (system.get("hostname") or host_identifier)[:255],
         "computer_name": system.get("computer_name", "")[:255],
-        "hardware_serial": system.get("hardware_serial", "")[:255],
+        "hardware_serial": real_serial(system.get("hardware_serial")),
         "hardware_vendor": system.get("hardware_vendor", "")[:255],
         "hardware_model": system.get("hardware_model", "")[:255],
         "os_name": osv.get("name", "")[:255],
@@ -126,7 +119,7 @@ def _identity(fields: dict[str, Any]) -> tuple[str, str]:
         return "host_identifier", fields["host_identifier"]
     if fields["uuid"]:
         return "uuid", fields["uuid"]
-    if fields["hardware_serial"].strip().lower() not in _SHARED_SERIALS:
+    if fields["hardware_serial"]:
         return "hardware_serial", fields["hardware_serial"]
     return "host_identifier", fields["host_identifier"]
 

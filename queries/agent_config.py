@@ -14,7 +14,7 @@ import orjson
 from django.db.models import Q
 
 from fleetweb.conf import fleet_setting
-from fleetweb.redis import get_redis
+from fleetweb.redis import generation_bump, generation_key, get_redis
 from hosts.checkin import Prefetch, prefetch_fetch
 from hosts.models import Host
 from hosts.node_cache import NodeHost
@@ -25,7 +25,7 @@ from .validators import RESERVED_NAME_PREFIXES, RESERVED_NAME_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-GENERATION_KEY = "cfg:gen"
+GENERATION_KEY = generation_key("cfg:gen")
 HOST_CACHE_KEY = "cfg:h:{host_id}"
 _CACHE_SECONDS = 24 * 3600
 # osquery rejects a config nested deeper than this (kMaxConfigDepth in config.cpp).
@@ -48,7 +48,7 @@ def config_hash(body: bytes) -> str:
 
 
 def config_generation_bump() -> None:
-    get_redis().incr(GENERATION_KEY)
+    generation_bump(GENERATION_KEY)
 
 
 def _scheduled_query_object(sq: ScheduledQuery) -> dict[str, Any]:

@@ -9,6 +9,7 @@ without SSE. All the logic is in queries.live; these views only parse, authorise
 
 import csv
 import io
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,7 @@ from rest_framework.views import APIView
 from accounts.roles import can_manage_queries, can_read, can_run_live_queries
 from collector.models import CarveSession
 from collector.services.carves import carve_chunks, carve_downloadable
+from fleetweb.conf import fleet_setting
 from hosts.inventory.services import host_config_applied, host_refetch, query_performance
 from hosts.models import Host
 from hosts.status import host_is_new, host_status
@@ -161,7 +163,10 @@ def campaign_event_stream(campaign: Campaign, offset: int) -> Iterator[bytes]:
     yield b"retry: 2000\n\n"
     last_progress = live.campaign_progress(campaign)
     yield _sse("progress", last_progress)
-    while True:
+    # A stream holds a server thread; close it after a while and let the client resume from its
+    # Last-Event-ID, so idle viewers cannot starve the agents' requests.
+    close_at = time.monotonic() + fleet_setting("LIVE_QUERY_STREAM_MAX_SECONDS")
+    while time.monotonic() < close_at:
         results, state = live.campaign_wait(campaign, offset, STREAM_HEARTBEAT_SECONDS)
         for result in results:
             offset += 1
@@ -276,8 +281,11 @@ class HostQueryView(APIView):
             return _error("query must be a non-empty SQL string")
         try:
             timeout = data.get("timeout")
-            if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)):
-                raise ValueError("timeout must be a number of seconds")
+            limit = fleet_setting("LIVE_QUERY_SYNC_MAX_TIMEOUT")
+            if timeout is not None and (
+                isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= limit
+            ):
+                raise ValueError(f"timeout must be a number of seconds between 0 and {limit}")
             reply = live.host_query_sync(host=host, sql=sql, timeout=timeout, user=request.user)
         except ValueError as exc:
             return _error(str(exc))

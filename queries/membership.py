@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from collector.distributed import QueryResult, ReadWork, register_prefetched_read_provider, register_write_handler
 from fleetweb.conf import fleet_setting
-from fleetweb.redis import get_redis
+from fleetweb.redis import generation_bump, generation_key, get_redis
 from hosts.inventory.due import DUE_KEY, INFLIGHT_SECONDS, due_from, due_set, jitter_seconds
 from hosts.node_cache import NodeHost
 
@@ -28,14 +28,14 @@ from .models import Label, LabelMembership, Policy, PolicyResult
 
 LABEL_PREFIX = "fleetweb_label"
 POLICY_PREFIX = "fleetweb_policy"
-GENERATION_KEY = "lp:gen"
+GENERATION_KEY = generation_key("lp:gen")
 _LIST_SECONDS = 24 * 3600
 
 log = logging.getLogger(__name__)
 
 
 def membership_generation_bump(**_: Any) -> None:
-    transaction.on_commit(lambda: get_redis().incr(GENERATION_KEY))
+    transaction.on_commit(lambda: generation_bump(GENERATION_KEY))
 
 
 def connect() -> None:
@@ -79,13 +79,19 @@ def _applies(platforms: str, node: NodeHost) -> bool:
     return not wanted or node.platform in wanted
 
 
-@register_prefetched_read_provider(("hash", DUE_KEY))
-def membership_work(node: NodeHost, now: float, due_hash: dict[bytes, bytes]) -> ReadWork:
+@register_prefetched_read_provider((("hash", DUE_KEY), ("get", GENERATION_KEY)))
+def membership_work(node: NodeHost, now: float, state: list[Any]) -> ReadWork:
+    due_hash, generation = state[0], (state[1] or b"0")
+    # Labels and policies changed since this host was last asked: ask again now rather than at
+    # the next interval, so a new label fills in within one check-in.
+    changed = due_hash.get(b"lp_gen", b"0") != generation
     labels_due, policies_due = due_from(due_hash, "labels"), due_from(due_hash, "policies")
-    want_labels = labels_due is None or labels_due <= now
-    want_policies = policies_due is None or policies_due <= now
+    want_labels = changed or labels_due is None or labels_due <= now
+    want_policies = changed or policies_due is None or policies_due <= now
     if not want_labels and not want_policies:
         return ReadWork()
+    if changed:
+        due_set(node.id, "lp_gen", int(generation))
     lists = query_lists()
     work = ReadWork()
     for category, prefix, wanted in (("labels", LABEL_PREFIX, want_labels), ("policies", POLICY_PREFIX, want_policies)):

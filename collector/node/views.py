@@ -16,8 +16,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views import View
 from redis.exceptions import RedisError
 
+from accounts import ratelimit
 from collector import distributed
 from collector.services import carves, logs
+from fleetweb.redis import embedded_sync
 from hosts.checkin import Prefetch, node_checkin
 from hosts.node_cache import NodeHost
 from hosts.services import EnrollBusy, EnrollError, host_enroll
@@ -58,6 +60,7 @@ class NodeView(View):
             node = None
             self.prefetched = []
             if self.requires_node:
+                embedded_sync()
                 checkin = node_checkin(node_key_from(request, payload), self.prefetch())
                 if checkin is None:
                     return json_reply({"node_invalid": True, "error": "invalid node key"}, 401)
@@ -81,6 +84,9 @@ class EnrollView(NodeView):
     requires_node = False
 
     def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
+        wait = ratelimit.enroll_wait(request)
+        if wait:
+            return error_reply(f"too many enroll attempts from this address; retry in {wait} s", 429)
         # --tls_secret_always puts the secret in the query string as well (protocol doc §1.1).
         secret = payload.get("enroll_secret") or request.GET.get("enroll_secret", "")
         identifier = payload.get("host_identifier", "")
@@ -102,6 +108,7 @@ class EnrollView(NodeView):
                 host_details=details,
             )
         except EnrollError as exc:
+            ratelimit.enroll_failed(request)
             return json_reply({"node_invalid": True, "error": str(exc)}, 401)
         except EnrollBusy as exc:
             return error_reply(str(exc), 409)

@@ -11,21 +11,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from ..identity import real_serial, real_uuid
 from ..models import Host
 from .models import HostDetails, HostInterface, HostQueryStat, HostSoftware, HostUser
 
-# Serials some vendors ship in firmware instead of a real one; storing them would merge hosts.
-_JUNK_SERIALS = {
-    "",
-    "0",
-    "-1",
-    "default",
-    "default string",
-    "none",
-    "not specified",
-    "to be filled by o.e.m.",
-    "0123456789",
-}
 _SOFTWARE = ("software_macos", "software_homebrew", "software_deb", "software_rpm", "software_windows")
 
 
@@ -98,10 +87,11 @@ def ingest_details(host_id: int, results: dict[str, list[dict[str, str]]]) -> di
                 hardware_vendor=_text(first.get("hardware_vendor")),
                 hardware_model=_text(first.get("hardware_model")),
             )
-            for field in ("hostname", "uuid"):
-                if first.get(field):
-                    host_fields[field] = _text(first[field])
-            host_fields["hardware_serial"] = "" if serial.strip().lower() in _JUNK_SERIALS else serial
+            if isinstance(first.get("hostname"), str) and first["hostname"]:
+                host_fields["hostname"] = _text(first["hostname"])
+            if real_uuid(first.get("uuid")):
+                host_fields["uuid"] = real_uuid(first.get("uuid"))
+            host_fields["hardware_serial"] = real_serial(serial)
             details.cpu_type = _text(first.get("cpu_type"), 64)
             details.cpu_brand = _text(first.get("cpu_brand"))
             details.cpu_physical_cores = _int(first.get("cpu_physical_cores"))

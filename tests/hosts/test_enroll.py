@@ -1,6 +1,7 @@
 """Enrollment over the agent API: secrets, host details, identity on re-enroll, key rotation."""
 
 import copy
+import json
 
 import pytest
 from django.test import Client
@@ -215,3 +216,44 @@ def test_concurrent_enroll_of_the_same_machine_is_refused(agent, enroll_secret, 
     assert Host.objects.count() == 1
     # The lock is gone once the first enroll finished.
     assert "node_key" in agent.enroll(vectors["enroll"]["request_macos"])
+
+
+@pytest.mark.django_db
+def test_placeholder_uuid_from_vitals_does_not_duplicate_the_host(agent, enroll_secret, vectors):
+    # Firmware with a placeholder UUID: neither enroll nor the vitals answer may record it, or
+    # the next re-enroll would match (or miss) on it.
+    from hosts.models import Host
+
+    placeholder = "03000200-0400-0500-0006-000700080009"
+    request = json.loads(json.dumps(vectors["enroll"]["request_linux_minimal"]))
+    request["enroll_secret"] = enroll_secret.secret
+    request["host_identifier"] = "fwbox-1"
+    request["host_details"].setdefault("system_info", {}).update(
+        {"uuid": placeholder, "hardware_serial": "To Be Filled By O.E.M."}
+    )
+    assert "node_key" in agent.enroll(request)
+    agent.call("distributed/read")
+    agent.call(
+        "distributed/write",
+        {
+            "queries": {"fleetweb_detail_system_info": [{"hostname": "fwbox-1", "uuid": placeholder}]},
+            "statuses": {"fleetweb_detail_system_info": 0},
+        },
+    )
+    assert "node_key" in agent.enroll(request)
+    assert Host.objects.filter(host_identifier="fwbox-1").count() == 1
+    assert Host.objects.get(host_identifier="fwbox-1").uuid != placeholder
+
+
+@pytest.mark.django_db
+def test_non_string_details_are_ignored(agent, enroll_secret, vectors):
+    from hosts.models import Host
+
+    request = json.loads(json.dumps(vectors["enroll"]["request_macos"]))
+    request["enroll_secret"] = enroll_secret.secret
+    request["host_details"]["system_info"]["uuid"] = None
+    request["host_details"]["system_info"]["hardware_serial"] = {"a": 1}
+    assert "node_key" in agent.enroll(request)
+    host = Host.objects.get()
+    assert host.uuid == request["host_details"]["osquery_info"]["uuid"]  # fell back, not "None"
+    assert host.hardware_serial == ""

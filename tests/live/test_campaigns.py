@@ -248,7 +248,8 @@ def test_permissions(client, enroll_secret):
     observer = get_user_model().objects.create_user(username="watcher", password="x" * 12)
     api = Client()
     response = api.post("/api/v1/fleetweb/campaigns", {"sql": SQL, "targets": {"all": True}}, "application/json")
-    assert response.status_code == 403
+    # Anonymous: 401 with a Bearer challenge (the API accepts tokens as well as sessions).
+    assert response.status_code == 401
     api.force_login(observer)
     response = api.post("/api/v1/fleetweb/campaigns", {"sql": SQL, "targets": {"all": True}}, "application/json")
     assert response.status_code == 403

@@ -80,6 +80,21 @@ def test_label_sql_change_reaches_hosts(fleet, django_capture_on_commit_callback
     assert LabelMembership.objects.filter(label=label).count() == 2
 
 
+def test_new_label_and_policy_are_asked_at_the_next_checkin(fleet, django_capture_on_commit_callbacks):
+    # No refetch and no interval passing: a change to labels or policies makes every host due.
+    with django_capture_on_commit_callbacks(execute=True):
+        label = Label.objects.create(name="osquery deb", sql="SELECT 1 FROM deb_packages WHERE name = 'osquery';")
+        policy = Policy.objects.create(name="always", sql="SELECT 1;")
+    with django_capture_on_commit_callbacks(execute=True):
+        for agent in fleet:
+            agent.checkin()
+    assert LabelMembership.objects.filter(label=label).count() == 2  # the two Ubuntu hosts
+    assert PolicyResult.objects.filter(policy=policy).count() == len(fleet)
+    # Once answered, the hosts are not asked again until the next interval.
+    queries = fleet[0].checkin().get("queries", {})
+    assert not [q for q in queries if q.startswith(("fleetweb_label_", "fleetweb_policy_"))]
+
+
 @pytest.mark.django_db
 def test_manual_labels(fleet):
     label = Label.objects.create(name="incident-42", membership=Label.Membership.MANUAL)

@@ -116,7 +116,15 @@ def test_sync_query_bad_input(client, enroll_secret):
     }
     assert api.post(
         f"/api/v1/fleetweb/hosts/{host.pk}/query", {"query": "SELECT 1", "timeout": "x"}, "application/json"
-    ).json() == {"error": "timeout must be a number of seconds"}
+    ).json() == {"error": "timeout must be a number of seconds between 0 and 120"}
+    # A waiting caller holds a server thread: absurd deadlines are refused, not honoured.
+    for timeout in (100000, -1, 0):
+        reply = api.post(
+            f"/api/v1/fleetweb/hosts/{host.pk}/query", {"query": "SELECT 1", "timeout": timeout}, "application/json"
+        )
+        assert reply.status_code == 400
+        assert "between 0 and 120" in reply.json()["error"]
+    assert not Campaign.objects.exists()
     assert (
         api.post(
             "/api/v1/fleetweb/hosts/identifier/nobody/query", {"query": "SELECT 1"}, "application/json"
