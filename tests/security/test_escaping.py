@@ -78,3 +78,27 @@ def test_admin_escapes_agent_supplied_host_fields(agent, enroll_secret, vectors,
         html = page.content.decode()
         assert SCRIPT not in html and "<img src=x" not in html, url
         assert "&lt;script&gt;" in html, url
+
+
+@pytest.mark.django_db(transaction=True)  # forwarding runs after intake commits
+def test_collector_pages_escape_agent_status_lines(enrolled_mac, vectors, analyst, tmp_path):
+    from collector.models import Destination, OutboxEvent, StatusLogLine
+    from hosts.models import Host
+
+    Destination.objects.create(name="archive", kind="file", file_path=str(tmp_path / "events.jsonl"))
+    line = dict(vectors["logger"]["status"]["data"][0], message=SCRIPT, filename=SCRIPT, severity=2)
+    assert enrolled_mac.call("log", {"log_type": "status", "data": [line]}) == {}
+    assert StatusLogLine.objects.filter(message=SCRIPT).exists()
+    event = OutboxEvent.objects.get()
+    host = Host.objects.get()
+    for url in (
+        "/admin/collector/statuslogline/",
+        f"/collector/hosts/{host.pk}/reports/",
+        f"/admin/collector/outboxevent/{event.pk}/change/",
+        "/collector/status/",
+    ):
+        page = analyst.get(url)
+        assert page.status_code == 200, url
+        html = page.content.decode()
+        assert SCRIPT not in html, url
+    assert "&lt;script&gt;" in analyst.get(f"/collector/hosts/{host.pk}/reports/").content.decode()
