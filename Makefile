@@ -42,7 +42,9 @@ audit: install
 	$(BIN)/python scripts/audit.py
 
 worker: install
-	$(BIN)/celery -A fleetweb worker -l info
+	# Deliveries wait on SIEMs (network I/O): more processes than destinations keeps a stalled
+	# SIEM from holding up the others.
+	$(BIN)/celery -A fleetweb worker -l info --concurrency $${WORKER_CONCURRENCY:-8}
 
 beat: install
 	$(BIN)/celery -A fleetweb beat -l info

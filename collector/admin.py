@@ -6,6 +6,9 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from accounts.roles import is_admin
+from fleetweb.admin_site import RoleModelAdmin
+
 from .forwarding.shape import validate_rules
 from .models import (
     CarveSession,
@@ -19,16 +22,27 @@ from .models import (
 from .services.forwarding import destination_send_test, outbox_replay
 
 
+class ReadOnlyAdmin(RoleModelAdmin):
+    """Records written by agents and the pipeline: readable, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(LogBatch)
-class LogBatchAdmin(admin.ModelAdmin):
+class LogBatchAdmin(ReadOnlyAdmin):
     list_display = ("id", "host_identifier", "log_type", "line_count", "received_at", "processed_at")
     list_filter = ("log_type",)
     exclude = ("payload",)
 
 
 @admin.register(CarveSession)
-class CarveSessionAdmin(admin.ModelAdmin):
+class CarveSessionAdmin(ReadOnlyAdmin):
     list_display = ("carve_id", "host", "carve_size", "created_at", "completed_at", "sha256")
+    list_select_related = ("host",)
 
 
 class DestinationForm(forms.ModelForm):
@@ -62,7 +76,9 @@ class DestinationForm(forms.ModelForm):
 
 
 @admin.register(Destination)
-class DestinationAdmin(admin.ModelAdmin):
+class DestinationAdmin(RoleModelAdmin):
+    """Admins only, reading included: a destination holds the SIEM's credentials."""
+
     form = DestinationForm
     list_display = ("name", "kind", "enabled", "health", "pending", "dead", "last_success_at", "last_error_at")
     list_filter = ("kind", "enabled")
@@ -134,6 +150,12 @@ class DestinationAdmin(admin.ModelAdmin):
         ("Throttle", {"fields": ("throttle_limit", "throttle_interval_seconds", "throttle_key")}),
         ("Health", {"fields": readonly_fields}),
     )
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_admin(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin(request.user)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Destination]:
         return (

@@ -68,3 +68,6 @@ def embedded_sync() -> None:
         client = get_redis()
         for key in GENERATION_KEYS:
             client.incr(key)
+        # Node keys may have been revoked by the other process: reload them from the database.
+        for cached in client.scan_iter(match="nk:*", count=1000):
+            client.delete(cached)

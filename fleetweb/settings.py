@@ -5,6 +5,7 @@ The defaults are the embedded mode: SQLite, no Redis, Celery tasks run in-proces
 DATABASE_URL, REDIS_URL and SECRET_KEY; see `.env.example` and docs/operations.md.
 """
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,12 @@ if not SECRET_KEY:
     # Embedded/dev mode only: a key that survives restarts of the same checkout.
     SECRET_KEY = "insecure-embedded-" + str(BASE_DIR)
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# The embedded quick start answers agents on whatever name or address reaches this machine (its
+# certificate names the machine too); production lists its names explicitly.
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS",
+    default=["*"] if env.bool("FLEETWEB_EMBEDDED", default=False) else ["localhost", "127.0.0.1", "[::1]"],
+)
 # Agents reach the server by the name in their --tls_hostname; accept it.
 _tls_host = env.str("FLEET_TLS_HOSTNAME", default="localhost:8443").rsplit(":", 1)[0]
 if _tls_host not in ALLOWED_HOSTS:
@@ -32,7 +38,8 @@ if _tls_host not in ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with fleetweb's role checks (fleetweb/admin_site.py).
+    "fleetweb.apps.FleetAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -45,12 +52,16 @@ INSTALLED_APPS = [
     "queries",
     "collector",
     "accounts",
+    "ui",
     "api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "fleetweb.unavailable.DependencyDownMiddleware",
+    # Serves the UI's and the admin's static files from the app directories: no collectstatic step
+    # and no separate web server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -73,6 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "ui.access.roles",
             ],
         },
     },
@@ -122,6 +134,15 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+# Without `collectstatic` there is no STATIC_ROOT; the finders serve everything, so whitenoise's
+# warning about the missing directory is noise.
+warnings.filterwarnings("ignore", message="No directory at: ")
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "ui:dashboard"
+LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
@@ -18,4 +19,11 @@ urlpatterns = [
     path("api/v1/fleetweb/", include(live_urls)),
     path("collector/", include("collector.urls")),
     path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("ui.urls")),
 ]
+
+handler400 = "fleetweb.errors.bad_request"
+handler404 = "fleetweb.errors.not_found"
+handler500 = "fleetweb.errors.server_error"

@@ -12,13 +12,17 @@ from dataclasses import asdict, dataclass
 import orjson
 
 from fleetweb.conf import fleet_setting
-from fleetweb.redis import get_redis
+from fleetweb.redis import generation_key, get_redis
 
 from .models import Host, hash_token
 
 _FIELDS = ("id", "host_identifier", "hostname", "uuid", "platform", "osquery_version", "enroll_secret_id")
 # Stored in place of a revoked key's entry; never valid JSON, so it cannot be mistaken for a host.
 TOMBSTONE = b"-"
+# Bumped when hosts are deleted. In embedded mode, a server that sees an outside bump drops its
+# whole node-key cache (fleetweb.redis.embedded_sync), since the revocation marker was written
+# to another process's stand-in Redis.
+HOSTS_GENERATION = generation_key("hosts:gen")
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from fleetweb.conf import fleet_setting
-from fleetweb.redis import get_redis
+from fleetweb.redis import generation_bump, get_redis
 
 from .identity import real_serial, real_uuid
 from .models import EnrollSecret, Host, Platform
-from .node_cache import NodeHost, node_host_forget, node_host_store
+from .node_cache import HOSTS_GENERATION, NodeHost, node_host_forget, node_host_store
 
 log = logging.getLogger(__name__)
 
@@ -203,5 +203,7 @@ def host_delete(*, host: Host) -> None:
     def revoke() -> None:
         node_host_forget(old_hash)
         get_redis().delete(f"cfg:h:{host_id}")
+        # Embedded mode: tells a server in another process to drop its cached node keys.
+        generation_bump(HOSTS_GENERATION)
 
     transaction.on_commit(revoke)

@@ -241,7 +241,13 @@ class _PackReader:
         pack.platform = _as_text(obj.get("platform")).strip()
         pack.version = _as_text(obj.get("version")).strip()
         pack.shard = self._shard(pack, obj.get("shard"), line, f"pack {name!r}")
-        for index, sql in enumerate(obj.get("discovery") or []):
+        discovery = obj.get("discovery") or []
+        if isinstance(discovery, str):
+            discovery = [discovery]  # one query, not a list of characters
+        elif not isinstance(discovery, list):
+            self.warn(pack, line, f"pack {name!r}: discovery must be a list of SQL strings; ignored")
+            discovery = []
+        for index, sql in enumerate(discovery):
             if isinstance(sql, str) and sql.strip():
                 pack.discovery.append(sql)
             else:

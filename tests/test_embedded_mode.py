@@ -36,11 +36,26 @@ def test_a_bump_in_another_process_reaches_the_server(settings, tmp_path):
     redis.set(CONFIG_GENERATION, before[CONFIG_GENERATION])  # the server's counter never saw it
     from fleetweb import redis as redis_module
 
+    redis.set("nk:cached-node-key", b"{}")
     redis_module._seen_stamp[0] = 0
     embedded_sync()
+    # A host deleted by another process: its cached node key must not outlive the change.
+    assert redis.get("nk:cached-node-key") is None
     assert int(redis.get(CONFIG_GENERATION)) > before[CONFIG_GENERATION]
     assert int(redis.get(LABEL_GENERATION)) > before[LABEL_GENERATION]
     # Without a new stamp, nothing is rebuilt again.
     after = int(redis.get(CONFIG_GENERATION))
     embedded_sync()
     assert int(redis.get(CONFIG_GENERATION)) == after
+
+
+@pytest.mark.django_db
+def test_unknown_host_header_gets_json_on_agent_paths(client, settings):
+    # DisallowedHost is raised before any view: the agent must still read a JSON error.
+    settings.ALLOWED_HOSTS = ["fleet.example.com"]
+    response = client.post("/api/osquery/config", b"{}", content_type="application/json", HTTP_HOST="other.example")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "error" in response.json()
+    page = client.get("/admin/", HTTP_HOST="other.example")
+    assert page.status_code == 400 and not page["Content-Type"].startswith("application/json")

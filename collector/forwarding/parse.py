@@ -8,6 +8,7 @@ forwarded as one event (action "unknown"), never dropped.
 """
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,18 +51,26 @@ def event_id_for(batch_id: int, line_index: int, row_index: int) -> str:
     return hashlib.blake2b(f"{batch_id}:{line_index}:{row_index}".encode(), digest_size=20).hexdigest()
 
 
+# Values outside a signed 64-bit integer cannot be a time, counter or severity, and would not
+# survive the int() conversion into the SIEM document.
+_NUMBER_LIMIT = 2.0**63
+
+
 def as_number(value: Any) -> float | None:
-    """unixTime, counter and severity come as numbers or as numeric strings."""
+    """unixTime, counter and severity come as numbers or as numeric strings; anything else, and
+    numbers no agent could send (infinite, NaN, beyond 64 bits), read as absent."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str):
         try:
-            return float(value.strip())
+            number = float(value.strip())
         except ValueError:
             return None
-    return None
+    else:
+        return None
+    return number if math.isfinite(number) and abs(number) < _NUMBER_LIMIT else None
 
 
 def split_query_name(name: str, packs: frozenset[str] = frozenset(), delimiters: str = "/") -> tuple[str, str]:

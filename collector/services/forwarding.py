@@ -80,7 +80,12 @@ def _outbox_rows(
     )
     rows = []
     for event in passed:
-        doc = shape.document(event, raw=destination.shape == Destination.Shape.RAW)
+        try:
+            doc = shape.document(event, raw=destination.shape == Destination.Shape.RAW)
+        except (TypeError, ValueError, OverflowError) as exc:
+            # A line no shaping rule expected must not wedge the host's pipeline: forward it raw.
+            log.warning("batch %s: shaping %s failed (%s); forwarding the raw line", batch.pk, event.event_id, exc)
+            doc = shape.document(event, raw=True)
         if destination.enrich and inventory is not None:
             # A copy per event: drop and mask rules may also apply to host fields.
             doc["host"] = dict(inventory)

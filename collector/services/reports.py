@@ -85,9 +85,10 @@ def status_lines_store(*, host_id: int, lines: list[dict[str, Any]]) -> None:
         rows.append(
             StatusLogLine(
                 host_id=host_id,
-                severity=max(0, int(severity)) if severity is not None else 0,
+                # Clamped to the columns' ranges: a hostile value must not fail the whole batch.
+                severity=min(max(0, int(severity)), 32767) if severity is not None else 0,
                 filename=str(line.get("filename", ""))[:255],
-                line=int(number) if number is not None and number >= 0 else None,
+                line=int(number) if number is not None and 0 <= number < 2**31 else None,
                 message=message,
                 version=str(line.get("version", ""))[:64],
                 unix_time=int(as_number(line.get("unixTime")) or 0),

@@ -57,9 +57,9 @@ class Document:
 def load_documents(text: str, filename: str) -> list[Document]:
     """Every non-empty document in `text`, or SpecError with the line of the YAML problem."""
     documents: list[Document] = []
-    loader: yaml.SafeLoader | None = None
+    loader = None
     try:
-        # The reader checks the whole text for characters YAML forbids while it is constructed.
+        # Creating the loader already reads the stream, and rejects control characters.
         loader = yaml.SafeLoader(text)
         index = 0
         while loader.check_node():
@@ -77,10 +77,13 @@ def load_documents(text: str, filename: str) -> list[Document]:
         context = f" ({exc.context})" if exc.context else ""
         raise SpecError(filename, line, f"invalid YAML: {problem}{context}") from None
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        raise SpecError(filename, line, f"invalid YAML: character {exc.character:#06x} is not allowed") from None
+        line = text[: exc.position].count("\n") + 1 if isinstance(text, str) else 1
+        raise SpecError(filename, line, f"invalid YAML: {exc.reason} (character {exc.character!r})") from None
     except yaml.YAMLError as exc:
         raise SpecError(filename, 1, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        line = loader.get_mark().line + 1 if loader is not None else 1
+        raise SpecError(filename, line, "invalid YAML: nested too deeply") from None
     finally:
         if loader is not None:
             loader.dispose()

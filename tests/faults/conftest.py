@@ -42,11 +42,11 @@ def logged_in(stack: Stack) -> httpx.Client:
         "User.objects.create_superuser('ops', 'ops@example.com', 'fault-test-password-1')"
     )
     browser = httpx.Client(base_url=stack.base, timeout=30)
-    browser.get("/admin/login/")
+    browser.get("/login/")
     reply = browser.post(
-        "/admin/login/",
-        data={"username": "ops", "password": "fault-test-password-1", "next": "/admin/"},
-        headers={"X-CSRFToken": browser.cookies["csrftoken"], "Referer": stack.base + "/admin/login/"},
+        "/login/",
+        data={"username": "ops", "password": "fault-test-password-1", "next": "/"},
+        headers={"X-CSRFToken": browser.cookies["csrftoken"], "Referer": stack.base + "/login/"},
     )
     assert reply.status_code == 302, reply.text[:500]
     assert browser.get("/admin/").status_code == 200

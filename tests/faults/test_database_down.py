@@ -61,6 +61,8 @@ def test_admin_shows_a_clear_unavailable_page(running: Stack):
     assert page.headers["Content-Type"].startswith("text/html")
     assert "cannot reach its database" in page.text and "Traceback" not in page.text
     assert page.headers["Retry-After"].isdigit()
+    dashboard = browser.get("/")
+    assert dashboard.status_code == 503 and "cannot reach its database" in dashboard.text
     api = browser.get("/api/v1/fleetweb/campaigns/1")
     assert api.status_code == 503 and "cannot reach its database" in api.text
 

@@ -69,7 +69,7 @@ def production(settings):
 
 @pytest.mark.django_db
 def test_html_pages_carry_hsts_and_csp(client, production):
-    response = client.get("/admin/login/", headers={"X-Forwarded-Proto": "https"})
+    response = client.get("/login/", headers={"X-Forwarded-Proto": "https"})
     assert response.status_code == 200
     assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
     csp = response["Content-Security-Policy"]
@@ -83,10 +83,10 @@ def test_html_pages_carry_hsts_and_csp(client, production):
 @pytest.mark.django_db
 def test_session_cookie_is_secure_and_http_only(client, production, django_user_model):
     django_user_model.objects.create_superuser("admin", "a@example.com", "correct horse battery")
-    client.get("/admin/login/", headers={"X-Forwarded-Proto": "https"})
+    client.get("/login/", headers={"X-Forwarded-Proto": "https"})
     response = client.post(
-        "/admin/login/",
-        {"username": "admin", "password": "correct horse battery", "next": "/admin/"},
+        "/login/",
+        {"username": "admin", "password": "correct horse battery", "next": "/"},
         headers={"X-Forwarded-Proto": "https"},
     )
     assert response.status_code == 302
@@ -96,7 +96,7 @@ def test_session_cookie_is_secure_and_http_only(client, production, django_user_
 
 @pytest.mark.django_db
 def test_plain_http_is_redirected_and_agent_json_has_no_csp(client, production, enroll_secret):
-    response = client.get("/admin/login/")
+    response = client.get("/login/")
     assert response.status_code == 301 and response["Location"].startswith("https://")
     reply = client.post(
         "/api/osquery/enroll", b"{}", content_type="application/json", headers={"X-Forwarded-Proto": "https"}

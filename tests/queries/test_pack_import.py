@@ -187,3 +187,15 @@ def test_whole_osquery_config_imports_its_inline_packs():
     assert ScheduledQuery.objects.get(name="process_heartbeat").denylist is False
     assert "pack 'unrestricted_pack': key(s) file_paths not imported" in out
     assert "platform 'none' matches no host platform" in out
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("discovery", "expected"),
+    [('"SELECT 1"', ["SELECT 1"]), ('{"a": 1}', []), ("7", []), ('["SELECT 1", 3]', ["SELECT 1"])],
+)
+def test_discovery_shapes(tmp_path, discovery, expected):
+    conf = tmp_path / "p.conf"
+    conf.write_text('{"queries": {"q": {"query": "SELECT 1;", "interval": 60}}, "discovery": ' + discovery + "}")
+    call_command("import_pack", str(conf), "--name", "p", stdout=io.StringIO(), stderr=io.StringIO())
+    assert Pack.objects.get(name="p").discovery == expected

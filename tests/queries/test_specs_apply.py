@@ -370,3 +370,15 @@ def test_export_command_output_applies_unchanged(tmp_path):
     out = io.StringIO()
     call_command("export_specs", "pack", stdout=out)
     assert {d["kind"] for d in yaml.safe_load_all(out.getvalue())} == {"pack"}
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("x: " + "[" * 5000 + "]" * 5000 + "\n", 1), ("apiVersion: v1\nkind: query\nspec:\n  name: a\x07\n", 4)],
+)
+def test_hostile_yaml_is_refused_with_file_and_line(text, line):
+    with pytest.raises(SpecError) as excinfo:
+        apply_spec_text(text, "hostile.yml")
+    assert excinfo.value.filename == "hostile.yml"
+    assert str(excinfo.value).startswith("hostile.yml:")
+    assert excinfo.value.line == line

@@ -53,7 +53,8 @@ fleetweb is ready.
   osquery flags:     {flags_file}
 Start an agent with:
   sudo osqueryd --flagfile={flags_file}
-(Set FLEET_TLS_HOSTNAME=<name>:8443 before the first `make run` if agents reach this machine by another name.)
+If agents reach this machine by another name, put FLEET_TLS_HOSTNAME=<name>:<port> in .env
+(then delete var/tls/ so the certificate is made for that name) and run again.
 """
         )
 
@@ -73,4 +74,4 @@ Start an agent with:
         existing = EnrollSecret.objects.filter(is_active=True).order_by("id").first()
         if existing:
             return existing
-        return EnrollSecret.objects.create(name="default", secret=EnrollSecret.generate())
+        return EnrollSecret.objects.create(name="initial", secret=EnrollSecret.generate())
