@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= mysql://root@127.0.0.1:3306/fleetweb
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test install install-dev lint typecheck audit worker beat bench clean
+.PHONY: run test install install-dev lint typecheck audit worker beat bench cluster-demo clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	scripts/system-deps.sh run
@@ -40,6 +40,16 @@ lint: install
 ## Known vulnerabilities in dependencies (pip-audit) and a static security scan (bandit).
 audit: install
 	$(BIN)/python scripts/audit.py
+
+## Benchmark: private MariaDB + Redis, granian, Celery, the agent simulator; writes bench/RESULTS.md.
+bench: install
+	scripts/system-deps.sh test
+	$(BIN)/python -m bench.run
+
+## Two app nodes behind nginx (TLS), the simulator through it, one node killed mid-run.
+cluster-demo: install
+	scripts/system-deps.sh test
+	$(BIN)/python -m bench.cluster_demo
 
 worker: install
 	# Deliveries wait on SIEMs (network I/O): more processes than destinations keeps a stalled

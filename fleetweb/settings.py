@@ -12,6 +12,8 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from fleetweb.surfaces import parse_surfaces
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -36,6 +38,10 @@ _tls_host = env.str("FLEET_TLS_HOSTNAME", default="localhost:8443").rsplit(":", 
 if _tls_host not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append(_tls_host)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Behind a load balancer that terminates TLS (deploy/nginx/): trust its X-Forwarded-Proto so
+# Django knows the request was HTTPS. Only enable it when the app port is unreachable otherwise.
+if env.bool("FLEETWEB_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     # The admin with fleetweb's role checks (fleetweb/admin_site.py).
@@ -70,6 +76,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "fleetweb.csp.ContentSecurityPolicyMiddleware",
 ]
+
+# Which surfaces this node serves (fleetweb/surfaces.py): agent, operator or all. An agent-only
+# node skips the session, auth, CSRF and message middleware, which agent requests never use and
+# which cost CPU on every check-in.
+FLEETWEB_SURFACES = parse_surfaces(env.str("FLEETWEB_SURFACES", default="all"))
+if "operator" not in FLEETWEB_SURFACES:
+    MIDDLEWARE = ["django.middleware.security.SecurityMiddleware", "django.middleware.common.CommonMiddleware"]
+    # The admin app stays installed (models, migrations) but is not routed on this node. Agent
+    # endpoints authenticate with node keys, not cookies, and reply with JSON only, so CSRF
+    # protection and X-Frame-Options have nothing to protect here (check --deploy W003, W002).
+    SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410", "security.W002", "security.W003"]
 
 ROOT_URLCONF = "fleetweb.urls"
 WSGI_APPLICATION = "fleetweb.wsgi.application"
@@ -188,12 +205,10 @@ LOGGING = {
 
 # Deployment security. FLEETWEB_HTTPS=true is the production profile (docs/operations.md,
 # deploy/production.env.example): every browser and agent reaches fleetweb over HTTPS, either on
-# granian's own TLS or through a TLS-terminating proxy (then set FLEETWEB_BEHIND_TLS_PROXY=true so
-# Django trusts its X-Forwarded-Proto, or the redirect below would loop). Agents are unaffected by
+# granian's own TLS or through a TLS-terminating proxy (then set FLEETWEB_BEHIND_TLS_PROXY=true,
+# above, so Django trusts its X-Forwarded-Proto, or the redirect below would loop). Agents are unaffected by
 # the redirect: osquery only ever speaks HTTPS.
 FLEETWEB_HTTPS = env.bool("FLEETWEB_HTTPS", default=False)
-if env.bool("FLEETWEB_BEHIND_TLS_PROXY", default=False):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=FLEETWEB_HTTPS)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = FLEETWEB_HTTPS
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if FLEETWEB_HTTPS else 0)

@@ -1,13 +1,15 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from api import urls as api_urls
 from collector import node_urls
+from fleetweb.surfaces import select_urlpatterns
 from queries import live_urls
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("api/osquery/", include(node_urls)),
     path("api/v1/osquery/", include((node_urls.urlpatterns, node_urls.app_name), namespace="collector_node_v1")),
     path("api/v1/distributed/", include((node_urls.legacy_urlpatterns, "legacy"), namespace="collector_node_legacy")),
@@ -23,6 +25,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("ui.urls")),
 ]
+
+# FLEETWEB_SURFACES: this node serves the agent routes above, the operator routes, or both.
+urlpatterns = select_urlpatterns(urlpatterns, settings.FLEETWEB_SURFACES)
 
 handler400 = "fleetweb.errors.bad_request"
 handler404 = "fleetweb.errors.not_found"

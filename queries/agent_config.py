@@ -51,6 +51,12 @@ def config_generation_bump() -> None:
     generation_bump(GENERATION_KEY)
 
 
+def config_forget_host(host_id: int) -> None:
+    """Drop one host's cached config: for changes that can only alter that host's config (its
+    label memberships), so the rest of the fleet keeps its cache."""
+    get_redis().delete(HOST_CACHE_KEY.format(host_id=host_id))
+
+
 def _scheduled_query_object(sq: ScheduledQuery) -> dict[str, Any]:
     obj: dict[str, Any] = {"query": sq.query.sql, "interval": sq.interval}
     if sq.logging == ScheduledQuery.Logging.SNAPSHOT:

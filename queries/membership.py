@@ -23,7 +23,7 @@ from fleetweb.redis import generation_bump, generation_key, get_redis
 from hosts.inventory.due import DUE_KEY, INFLIGHT_SECONDS, due_from, due_set, jitter_seconds
 from hosts.node_cache import NodeHost
 
-from .agent_config import config_generation_bump
+from .agent_config import config_forget_host
 from .models import Label, LabelMembership, Policy, PolicyResult
 
 LABEL_PREFIX = "fleetweb_label"
@@ -125,7 +125,8 @@ def label_results(node: NodeHost, results: list[QueryResult]) -> None:
     answers = _ids(LABEL_PREFIX, results)
     members = {label_id for label_id, r in answers.items() if r.ok and r.rows}
     if label_membership_apply(host_id=node.id, label_ids=set(answers), member_ids=members):
-        config_generation_bump()
+        # Only this host's packs can change (bulk_create sends no signals, so say it here).
+        transaction.on_commit(lambda: config_forget_host(node.id))
     due_set(node.id, "labels", _next_due(node.id, "labels"))
 
 

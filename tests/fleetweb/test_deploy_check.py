@@ -40,8 +40,10 @@ def check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_check_deploy_is_clean_with_the_production_profile():
-    result = check_deploy(profile_env())
+@pytest.mark.parametrize("surfaces", ["all", "agent", "operator"])
+def test_check_deploy_is_clean_with_the_production_profile(surfaces):
+    """Also for nodes that serve only one surface (FLEETWEB_SURFACES, docs/deploying-at-scale.md)."""
+    result = check_deploy(profile_env(FLEETWEB_SURFACES=surfaces))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 

@@ -1,0 +1,3 @@
+from fleetweb_sim.cli import main
+
+raise SystemExit(main())
