@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts.login import RateLimitedLoginView
 from api import urls as api_urls
 from collector import node_urls
 from fleetweb.surfaces import select_urlpatterns
@@ -21,7 +22,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/fleetweb/", include(live_urls)),
     path("collector/", include("collector.urls")),
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("ui.urls")),
 ]

@@ -10,7 +10,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
+def _fast_password_hashing(settings, monkeypatch):
+    # Rate limits count in fixed one-minute windows: keep the test inside one.
+    monkeypatch.setattr("accounts.ratelimit.time.time", lambda: 1_700_000_010.0)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
