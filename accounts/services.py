@@ -102,7 +102,9 @@ def user_update(
     if name is not None:
         first, _, last = name.strip().partition(" ")
         user.first_name, user.last_name = first[:150], last[:150]
-    if role is not None and role != profile.role:
+    # A superuser counts as admin whatever its profile says, so compare with the effective role.
+    current_role = "admin" if user.is_superuser else profile.role
+    if role is not None and role != current_role:
         if (profile.role == "admin" or user.is_superuser) and role != "admin" and _admins_left(user) == 0:
             raise UserError("cannot remove the last admin", "global_role")
         activity_record(
@@ -127,6 +129,8 @@ def user_update(
 
 @transaction.atomic
 def user_delete(*, actor: Any, user: Any) -> None:
+    if getattr(actor, "pk", None) == user.pk:
+        raise UserError("you cannot delete your own account; ask another admin")
     if (user_is_admin(user)) and _admins_left(user) == 0:
         raise UserError("cannot delete the last admin")
     details = {"user_id": user.pk, "user_email": user.email}

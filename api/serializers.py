@@ -13,6 +13,7 @@ from accounts.roles import Role, user_role
 from fleetweb.conf import fleet_setting
 from hosts.models import EnrollSecret, Host
 from queries.models import Label, Pack, Policy, Query, ScheduledQuery
+from queries.sql_check import validate_osquery_sql
 
 User = get_user_model()
 
@@ -175,9 +176,15 @@ class QuerySerializer(serializers.Serializer):
         return True
 
 
+def _optional_sql(value: str) -> None:
+    if value.strip():
+        validate_osquery_sql(value)
+
+
 class QueryInSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255)
-    query = serializers.CharField()
+    # Compiled against the osquery table reference, as the admin and the UI do.
+    query = serializers.CharField(validators=[validate_osquery_sql])
     description = serializers.CharField(required=False, allow_blank=True)
     platform = serializers.CharField(required=False, allow_blank=True, max_length=255)
     min_osquery_version = serializers.CharField(required=False, allow_blank=True, max_length=32)
@@ -408,7 +415,7 @@ def label_host_count(label: Label) -> int:
 class LabelInSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255)
     description = serializers.CharField(required=False, allow_blank=True)
-    query = serializers.CharField(required=False, allow_blank=True)
+    query = serializers.CharField(required=False, allow_blank=True, validators=[_optional_sql])
     platform = serializers.CharField(required=False, allow_blank=True, max_length=255)
     label_membership_type = serializers.ChoiceField(choices=["dynamic", "manual"], required=False)
     hosts = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
@@ -510,7 +517,7 @@ class PolicySerializer(serializers.Serializer):
 
 class PolicyInSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255)
-    query = serializers.CharField(required=False)
+    query = serializers.CharField(required=False, validators=[validate_osquery_sql])
     query_id = serializers.IntegerField(required=False, min_value=1)
     description = serializers.CharField(required=False, allow_blank=True)
     resolution = serializers.CharField(required=False, allow_blank=True)
@@ -585,6 +592,7 @@ class UserInSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     email = serializers.EmailField(max_length=150)
     password = serializers.CharField(write_only=True, required=False, min_length=8, max_length=128)
+    new_password = serializers.CharField(write_only=True, required=False, min_length=8, max_length=128)
     global_role = serializers.ChoiceField(choices=[r.value for r in Role], required=False)
     api_only = serializers.BooleanField(required=False)
     teams = serializers.ListField(child=serializers.DictField(), required=False)

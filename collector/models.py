@@ -1,6 +1,10 @@
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from fleetweb.conf import fleet_setting
 from hosts.models import Host
 
 
@@ -58,9 +62,24 @@ class CarveBlock(models.Model):
         constraints = [models.UniqueConstraint(fields=["session", "block_id"], name="unique_carve_block")]
 
 
+def _check_file_destination_path(path: str) -> None:
+    """File destinations write as the server's user: keep them inside the directories the
+    operator allowed (FLEET FILE_DESTINATION_DIRS), never over /etc/passwd and friends."""
+    allowed = [Path(d).resolve() for d in fleet_setting("FILE_DESTINATION_DIRS")]
+    target = Path(path or "").expanduser()
+    resolved = target.resolve() if target.is_absolute() else None
+    if resolved is None or not any(resolved.is_relative_to(d) for d in allowed):
+        raise ValidationError({"file_path": f"must be an absolute path inside {', '.join(str(d) for d in allowed)}"})
+
+
 class Destination(models.Model):
     """A SIEM or file that receives the forwarded events. Several can be active at once; each has
     its own outbox, backoff and throttle, so one that is down never delays the others."""
+
+    def clean(self) -> None:
+        super().clean()
+        if self.kind == self.Kind.FILE:
+            _check_file_destination_path(self.file_path)
 
     class Kind(models.TextChoices):
         HTTP = "http", "HTTP NDJSON (file.d, Vector, Logstash)"

@@ -8,6 +8,7 @@ from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 from fleetweb.conf import fleet_setting
+from fleetweb.redis import get_redis
 
 from .services import forwarding, retention
 from .services.carves import carve_expire
@@ -57,11 +58,34 @@ def collector_prune_task() -> None:
         collector_prune_task.apply_async(countdown=1)
 
 
+@shared_task(ignore_result=True)
+def forward_new_batches_task() -> int:
+    """Queue forwarding for batches stored since the last run: one task per host, for its newest
+    batch (which forwards the host's earlier ones first). Returns how many tasks were queued."""
+    redis = get_redis()
+    redis.delete(_FORWARD_SCHEDULED)  # batches stored from now on schedule the next run
+    queued = 0
+    for batch_id in forwarding.newest_unforwarded_batch_per_host():
+        log_batch_forward_task.delay(batch_id)
+        queued += 1
+    return queued
+
+
+# Set while a forward_new_batches_task is queued: intake publishes at most one task per
+# FORWARD_COALESCE_MS instead of one per agent POST, which keeps the broker off the hot path.
+_FORWARD_SCHEDULED = "fwd:scheduled"
+
+
 def _enqueue_forward(batch_id: int) -> None:
     # Runs after intake committed: a broker failure here must not turn into an agent error (the
     # lines are safe in the database and the sweep will parse them).
     try:
-        log_batch_forward_task.delay(batch_id)
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            log_batch_forward_task.delay(batch_id)  # inline: forward this batch now
+            return
+        coalesce_ms = fleet_setting("FORWARD_COALESCE_MS")
+        if get_redis().set(_FORWARD_SCHEDULED, 1, nx=True, px=max(coalesce_ms * 10, 5000)):
+            forward_new_batches_task.apply_async(countdown=coalesce_ms / 1000)
     except Exception:
         log.exception("could not enqueue forwarding of log batch %s; the sweep will", batch_id)
 

@@ -50,6 +50,30 @@ class RoleModelAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.manage_check(request.user)
 
+    # Configuration changes made here go to the activity log too, like the API's.
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        self._audit(request, "created", obj)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        self._audit(request, "edited", obj)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
+        for obj in queryset:
+            self._audit(request, "deleted", obj)
+        return super().log_deletions(request, queryset)
+
+    def _audit(self, request: HttpRequest, verb: str, obj: Any) -> None:
+        from accounts.services import activity_record
+
+        model = obj._meta.model_name
+        activity_record(
+            actor=request.user,
+            action=f"{verb}_{model}",
+            details={"id": obj.pk, "name": str(obj)[:200], "via": "admin"},
+        )
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.manage_check(request.user)
 

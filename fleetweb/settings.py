@@ -24,8 +24,16 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG and not env.bool("FLEETWEB_EMBEDDED", default=False):
         raise ImproperlyConfigured("SECRET_KEY must be set (or DEBUG=true / FLEETWEB_EMBEDDED=true)")
-    # Embedded/dev mode only: a key that survives restarts of the same checkout.
-    SECRET_KEY = "insecure-embedded-" + str(BASE_DIR)
+    # Embedded/dev mode only: a random key made on first start and kept in var/, so sessions
+    # survive restarts and nobody can derive the key from the checkout path.
+    _key_file = BASE_DIR / "var" / "secret_key"
+    if not _key_file.exists():
+        import secrets as _secrets
+
+        _key_file.parent.mkdir(parents=True, exist_ok=True)
+        _key_file.write_text(_secrets.token_urlsafe(50))
+        _key_file.chmod(0o600)
+    SECRET_KEY = _key_file.read_text().strip()
 
 # The embedded quick start answers agents on whatever name or address reaches this machine (its
 # certificate names the machine too); production lists its names explicitly.
@@ -113,6 +121,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"}
     )
     DATABASES["default"].setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded server writes from request threads and the beat thread at once: wait for the
+    # lock instead of failing, take it at the start of a transaction (no upgrade deadlocks), and
+    # let readers run beside the writer (WAL).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -274,6 +293,10 @@ FLEET: dict[str, Any] = {
     # Unknown bearer tokens per minute per client address before every token from it is refused.
     "TOKEN_FAILURE_RATE_LIMIT": env.int("FLEET_TOKEN_FAILURE_RATE_LIMIT", default=30),
     "TRUST_X_FORWARDED_FOR": env.bool("FLEET_TRUST_X_FORWARDED_FOR", default=False),
+    # Directories file destinations may write into (checked when one is saved in the admin).
+    "FILE_DESTINATION_DIRS": env.list(
+        "FLEET_FILE_DESTINATION_DIRS", default=[str(BASE_DIR / "var" / "siem"), "/var/log/fleetweb"]
+    ),
     "TLS_CERT_PATH": env.str("FLEET_TLS_CERT_PATH", default=str(BASE_DIR / "var" / "tls" / "server.crt")),
     # Log intake and forwarding (collector app).
     "LOG_MAX_LINES": env.int("FLEET_LOG_MAX_LINES", default=100_000),
@@ -288,6 +311,8 @@ FLEET: dict[str, Any] = {
     "DELIVERY_TIME_BUDGET_SECONDS": env.float("FLEET_DELIVERY_TIME_BUDGET_SECONDS", default=30.0),
     # A stored batch not parsed after this long is parsed again by the sweep.
     "FORWARD_STALE_SECONDS": env.int("FLEET_FORWARD_STALE_SECONDS", default=60),
+    # Intake asks workers to forward new batches at most once per this many milliseconds.
+    "FORWARD_COALESCE_MS": env.int("FLEET_FORWARD_COALESCE_MS", default=200),
     "RETENTION_DELIVERED_HOURS": env.int("FLEET_RETENTION_DELIVERED_HOURS", default=24),
     "RETENTION_BATCH_DAYS": env.int("FLEET_RETENTION_BATCH_DAYS", default=7),
     "RETENTION_DEAD_DAYS": env.int("FLEET_RETENTION_DEAD_DAYS", default=30),

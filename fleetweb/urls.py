@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from accounts.login import RateLimitedLoginView
+from accounts.login_views import RateLimitedLoginView
 from api import urls as api_urls
 from collector import node_urls
 from fleetweb.surfaces import select_urlpatterns

@@ -70,7 +70,9 @@ class HostLabelFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Host]) -> QuerySet[Host]:
         value = self.value()
         if value and value.isdigit():
-            return queryset.filter(labelmembership__label_id=int(value))
+            from queries.targets import label_members_q
+
+            return queryset.filter(label_members_q(int(value)))
         return queryset
 
 
@@ -149,17 +151,17 @@ class HostAdmin(RoleModelAdmin):
         HostSoftwareInline,
         HostQueryStatInline,
     ]
-    actions = ["refetch_hosts", "delete_hosts"]
+    actions = ["refetch_hosts"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Host]:
         return super().get_queryset(request).prefetch_related("labels").select_related("enroll_secret")
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
-        # Our own delete action goes through the service so node keys stop working at once.
-        actions.pop("delete_selected", None)
+        # Django's delete action keeps its confirmation page and deletes through
+        # delete_queryset, i.e. the service, so node keys stop working at once.
         if not is_admin(request.user):
-            actions.pop("delete_hosts", None)
+            actions.pop("delete_selected", None)
         if not can_run_live_queries(request.user):
             actions.pop("refetch_hosts", None)
         return actions
@@ -206,12 +208,3 @@ class HostAdmin(RoleModelAdmin):
             host_refetch(host=host)
         activity_record(actor=request.user, action="host_refetch", details={"host_ids": [h.pk for h in hosts]})
         self.message_user(request, f"{len(hosts)} host(s) will refetch at their next check-in.", messages.SUCCESS)
-
-    @admin.action(description="Delete selected hosts (agents must enroll again)")
-    def delete_hosts(self, request: HttpRequest, queryset: QuerySet[Host]) -> None:
-        if not is_admin(request.user):
-            self.message_user(request, "Only admins may delete hosts.", messages.ERROR)
-            return
-        count = queryset.count()
-        self.delete_queryset(request, queryset)
-        self.message_user(request, f"Deleted {count} host(s).", messages.SUCCESS)

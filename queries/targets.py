@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, Q
 
 from hosts.models import Host, Platform
 
@@ -89,3 +89,24 @@ def resolve_targets(targets: Any) -> set[int]:
     if platforms:
         ids |= set(Host.objects.filter(platform__in=platforms).values_list("id", flat=True))
     return ids
+
+
+def label_members_q(label_id: int) -> Q:
+    """A filter on Host for the label's members. Built-in labels select by platform and have no
+    membership rows, so every host list filtering by label must go through this. Built as
+    subqueries, so filtering costs no extra query."""
+    builtin = Label.objects.filter(pk=label_id).exclude(builtin_platform="").values("builtin_platform")
+    return (
+        Q(pk__in=LabelMembership.objects.filter(label_id=label_id).values("host_id"))
+        | Q(platform__in=builtin)
+        | Q(Exists(Label.objects.filter(pk=label_id, builtin_platform="all")))
+    )
+
+
+def host_labels(host: Host) -> list[Label]:
+    """The host's labels, built-in platform labels included, by name."""
+    return list(
+        Label.objects.filter(Q(builtin_platform__in=["all", host.platform]) | Q(labelmembership__host_id=host.pk))
+        .distinct()
+        .order_by("name")
+    )

@@ -13,6 +13,7 @@ from accounts.models import Activity
 from collector.models import LogBatch
 from hosts.models import Host, Platform
 from queries.models import Label
+from queries.targets import label_members_q
 
 from .hoststatus import status_filter
 
@@ -82,7 +83,7 @@ def host_list(filters: HostFilters) -> "QuerySet[Host]":
     if filters.platform:
         hosts = hosts.filter(platform=filters.platform)
     if filters.label:
-        hosts = hosts.filter(labelmembership__label_id=filters.label)
+        hosts = hosts.filter(label_members_q(filters.label))
     # Labels for the whole page arrive in one extra query.
     return (
         hosts.order_by(*HOST_SORTS[filters.sort])

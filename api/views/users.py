@@ -150,6 +150,23 @@ class UserCreateView(ApiView):
         return Response(body)
 
 
+def _new_password(request: Request, user: Any, data: dict[str, Any]) -> str | None:
+    """The password to set, Fleet's way: a user changing their own password or email proves it
+    with the current one in `password` and sends the new one in `new_password`, so a stolen
+    session token alone cannot take over the account. Admins may set another user's password
+    with either field."""
+    current, new = data.get("password"), data.get("new_password")
+    if request.user.pk != user.pk:
+        return new if new is not None else current
+    if new is None and current is None and "email" not in data:
+        return None
+    if current is None or not request.user.check_password(current):
+        raise services.UserError(
+            "the current password is required: send it as password, and a new one as new_password", "password"
+        )
+    return new
+
+
 def _user(user_id: int) -> Any:
     return get_object_or_404(User.objects.select_related("fleet_profile"), pk=user_id)
 
@@ -184,7 +201,7 @@ class UserDetailView(ApiView):
             name=data.get("name"),
             email=data.get("email"),
             role=data.get("global_role"),
-            password=data.get("password"),
+            password=_new_password(request, user, data),
         )
         return Response({"user": UserSerializer(user).data})
 

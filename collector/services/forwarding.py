@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 
 from fleetweb.conf import fleet_setting
@@ -434,6 +434,19 @@ def destination_send_test(*, destination: Destination) -> SendResult:
         fields.update(last_success_at=timezone.now())
     Destination.objects.filter(pk=destination.pk).update(**fields)
     return result
+
+
+def newest_unforwarded_batch_per_host(limit: int = 5000) -> list[int]:
+    """The newest unparsed batch of each host (and every unparsed batch without a host)."""
+    pending = LogBatch.objects.filter(processed_at__isnull=True)
+    per_host = (
+        pending.filter(host_id__isnull=False)
+        .values("host_id")
+        .annotate(newest=Max("id"))
+        .values_list("newest", flat=True)
+    )
+    hostless = pending.filter(host_id__isnull=True).values_list("id", flat=True)
+    return sorted(list(per_host[:limit]) + list(hostless[:limit]))
 
 
 def batches_to_forward(stale_seconds: int) -> list[int]:

@@ -186,3 +186,48 @@ def test_spec_apply_is_audited_and_dry_run_is_not(admin_api):
     status, body = admin_api.get("activities")
     assert body["activities"][0]["type"] == "applied_spec"
     assert body["activities"][0]["actor_email"] == "admin@example.com"
+
+
+def test_changing_your_own_password_needs_the_current_one(client, db):
+    user = make_user("observer")
+    _, token = token_issue(user=user)
+    api = Api(client, token)
+    # A stolen token alone cannot set a new password.
+    status, body = api.patch(f"users/{user.pk}", {"password": "a-new-password-42"})
+    assert status == 422 and body["errors"][0]["name"] == "password"
+    status, body = api.patch(f"users/{user.pk}", {"password": "wrong-current-1", "new_password": "a-new-password-42"})
+    assert status == 422
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    # Fleet's shape: the current password in `password`, the new one in `new_password`.
+    status, body = api.patch(f"users/{user.pk}", {"password": PASSWORD, "new_password": "a-new-password-42"})
+    assert status == 200, body
+    user.refresh_from_db()
+    assert user.check_password("a-new-password-42")
+
+
+def test_an_admin_cannot_delete_their_own_account(client, db):
+    admin = make_user("admin")
+    make_user("maintainer")
+    _, token = token_issue(user=admin)
+    status, body = Api(client, token).delete(f"users/{admin.pk}")
+    assert status == 422 and "own account" in body["errors"][0]["reason"]
+    assert type(admin).objects.filter(pk=admin.pk).exists()
+
+
+def test_queries_policies_and_labels_refuse_sql_osquery_cannot_run(client, db):
+    from queries.models import Label, Policy, Query
+
+    _, token = token_issue(user=make_user("maintainer"))
+    api = Api(client, token)
+    for path, body in (
+        ("queries", {"name": "x1", "query": "SELEC 1"}),
+        ("queries", {"name": "x2", "query": "SELECT nosuchcol FROM osquery_info"}),
+        ("policies", {"name": "p1", "query": "SELECT 1 FROM"}),
+        ("labels", {"name": "l1", "query": "DELETE FROM users"}),
+    ):
+        status, reply = api.post(path, body)
+        assert status == 422, (path, reply)
+        assert reply["errors"][0]["name"] == "query"
+    assert not Query.objects.exists() and not Policy.objects.exists() and not Label.objects.exists()
+    assert api.post("queries", {"name": "ok", "query": "SELECT version FROM osquery_info;"})[0] == 200

@@ -29,3 +29,18 @@ def test_out_of_range_numbers_are_forwarded_and_do_not_wedge_the_host(enrolled_m
     poisoned = next(e for e in siem.events if e.get("columns") == {"a": "1"})
     assert poisoned["unixTime"] is None and poisoned["counter"] is None
     assert StatusLogLine.objects.get().line is None
+
+
+@pytest.mark.django_db
+def test_file_destinations_stay_inside_the_allowed_directories(settings, tmp_path):
+    from django.core.exceptions import ValidationError
+
+    from collector.models import Destination
+
+    settings.FLEET = {**settings.FLEET, "FILE_DESTINATION_DIRS": [str(tmp_path)]}
+    for path in ("/etc/passwd", str(tmp_path / ".." / "escape.log"), "relative.log"):
+        destination = Destination(name="f", kind=Destination.Kind.FILE, file_path=path)
+        with pytest.raises(ValidationError) as excinfo:
+            destination.clean()
+        assert "file_path" in excinfo.value.message_dict
+    Destination(name="f", kind=Destination.Kind.FILE, file_path=str(tmp_path / "siem" / "events.log")).clean()

@@ -26,7 +26,7 @@ def test_too_many_attempts_get_a_clear_429_even_with_the_right_password():
     assert [login(client, "guess-one-two").status_code for _ in range(3)] == [200, 200, 200]
     response = login(client, PASSWORD)
     assert response.status_code == 429 and int(response["Retry-After"]) >= 1
-    assert "Too many login attempts; try again in" in response.content.decode()
+    assert "Too many sign-in attempts. Try again in" in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 

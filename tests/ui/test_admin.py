@@ -92,11 +92,17 @@ def test_host_admin_refetch_and_delete_actions(admin_client_ui, enrolled_mac, dj
     assert "will refetch" in response.content.decode()
     assert [q for q in enrolled_mac.call("distributed/read")["queries"] if q.startswith("fleetweb_detail")]
 
+    # Deleting asks for confirmation first; nothing is gone until the operator confirms.
+    response = admin_client_ui.post("/admin/hosts/host/", {"action": "delete_selected", "_selected_action": [host.pk]})
+    assert response.status_code == 200 and "Are you sure" in response.content.decode()
+    assert Host.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client_ui.post(
-            "/admin/hosts/host/", {"action": "delete_hosts", "_selected_action": [host.pk]}, follow=True
+            "/admin/hosts/host/",
+            {"action": "delete_selected", "_selected_action": [host.pk], "post": "yes"},
+            follow=True,
         )
-    assert "Deleted 1 host(s)." in response.content.decode()
+    assert "Successfully deleted 1 host" in response.content.decode()
     assert not Host.objects.exists()
     # The deleted host's node key stops working at once.
     assert enrolled_mac.call("config")["node_invalid"] is True

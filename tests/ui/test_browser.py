@@ -246,7 +246,7 @@ def test_browser_observer_sees_no_run_or_delete_and_server_refuses(page, live_se
 
     page.goto(f"{live_server.url}/admin/hosts/host/")
     page.wait_for_selector("#result_list")
-    assert page.locator("select[name=action] option[value=delete_hosts]").count() == 0
+    assert page.locator("select[name=action] option[value=delete_selected]").count() == 0
     admin_delete = page.request.post(
         f"{live_server.url}/admin/hosts/host/{host.pk}/delete/",
         form={"post": "yes", "csrfmiddlewaretoken": token},

@@ -13,6 +13,7 @@ from hosts.models import Host, Platform
 from hosts.services import host_delete
 from hosts.status import host_is_new, host_status, host_statuses
 from queries.models import CampaignHost, PolicyResult
+from queries.targets import host_labels
 
 from .. import selectors
 from ..access import admin_required, reader_required, runner_required
@@ -60,7 +61,7 @@ def host_detail(request: HttpRequest, host_id: int) -> HttpResponse:
             "is_new": host_is_new(host, now),
             "config_applied": host_config_applied(host),
             "details": HostDetails.objects.filter(host=host).first(),
-            "labels": host.labels.order_by("name"),
+            "labels": host_labels(host),
             "policies": PolicyResult.objects.filter(host=host).select_related("policy").order_by("policy__name"),
             "software": software[:SOFTWARE_SHOWN],
             "software_count": software.count(),
