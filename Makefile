@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= mysql://root@127.0.0.1:3306/fleetweb
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test install install-dev lint typecheck worker beat bench cluster-demo clean
+.PHONY: run test install install-dev lint typecheck audit worker beat bench cluster-demo clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	scripts/system-deps.sh run
@@ -36,6 +36,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	FLEETWEB_EMBEDDED=true $(BIN)/mypy .
+
+## Known vulnerabilities in dependencies (pip-audit) and a static security scan (bandit).
+audit: install
+	$(BIN)/python scripts/audit.py
 
 ## Benchmark: private MariaDB + Redis, granian, Celery, the agent simulator; writes bench/RESULTS.md.
 bench: install

@@ -9,7 +9,9 @@ from typing import Any
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from accounts.ratelimit import client_ip, rate_limit_exceeded, rate_limit_hit
 from accounts.tokens import token_user
+from fleetweb.conf import fleet_setting
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -27,8 +29,16 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         token = token.strip()
         if not token:
             raise exceptions.AuthenticationFailed("Authorization header has no token")
+        # Guessing tokens: after too many unknown ones from an address, every token from it is
+        # refused until the window ends, so a lucky guess cannot be told apart from a miss.
+        limit = fleet_setting("TOKEN_FAILURE_RATE_LIMIT")
+        ip = client_ip(request)
+        wait = rate_limit_exceeded("token-fail", ip, limit=limit, window=60)
+        if wait:
+            raise exceptions.Throttled(wait, f"too many invalid tokens from this address; retry in {wait} seconds")
         found = token_user(token)
         if found is None:
+            rate_limit_hit("token-fail", ip, limit=limit, window=60)
             raise exceptions.AuthenticationFailed("invalid, expired or revoked token")
         return found
 

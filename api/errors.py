@@ -17,6 +17,8 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from fleetweb.unavailable import dependency_down
+
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -106,6 +108,11 @@ def fleet_exception_handler(exc: Exception, context: dict[str, Any]) -> Response
     elif isinstance(exc, exceptions.APIException):
         code = exc.status_code
         errors = _flatten(exc.detail)
+    elif dependency_down(exc):
+        # MariaDB or Redis unreachable: say which, without the driver's details (host, port).
+        which = dependency_down(exc)
+        log.error("%s unavailable during an API request: %s", which, type(exc).__name__)
+        code, errors = 503, [{"name": "base", "reason": f"fleetweb cannot reach its {which}; retry later"}]
     elif isinstance(exc, DatabaseError):
         log.exception("database error in API request")
         code, errors = 503, [{"name": "base", "reason": "the database is unavailable; retry later"}]

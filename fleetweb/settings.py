@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "fleetweb.unavailable.DependencyDownMiddleware",
     # Serves the UI's and the admin's static files from the app directories: no collectstatic step
     # and no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -81,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "fleetweb.csp.ContentSecurityPolicyMiddleware",
 ]
 
 # Which surfaces this node serves (fleetweb/surfaces.py): agent, operator or all. An agent-only
@@ -89,8 +91,10 @@ MIDDLEWARE = [
 FLEETWEB_SURFACES = parse_surfaces(env.str("FLEETWEB_SURFACES", default="all"))
 if "operator" not in FLEETWEB_SURFACES:
     MIDDLEWARE = ["django.middleware.security.SecurityMiddleware", "django.middleware.common.CommonMiddleware"]
-    # The admin app stays installed (models, migrations) but is not routed on this node.
-    SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
+    # The admin app stays installed (models, migrations) but is not routed on this node. Agent
+    # endpoints authenticate with node keys, not cookies, and reply with JSON only, so CSRF
+    # protection and X-Frame-Options have nothing to protect here (check --deploy W003, W002).
+    SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410", "security.W002", "security.W003"]
 
 ROOT_URLCONF = "fleetweb.urls"
 WSGI_APPLICATION = "fleetweb.wsgi.application"
@@ -218,6 +222,32 @@ LOGGING = {
     },
 }
 
+# Deployment security. FLEETWEB_HTTPS=true is the production profile (docs/operations.md,
+# deploy/production.env.example): every browser and agent reaches fleetweb over HTTPS, either on
+# granian's own TLS or through a TLS-terminating proxy (then set FLEETWEB_BEHIND_TLS_PROXY=true,
+# above, so Django trusts its X-Forwarded-Proto, or the redirect below would loop). Agents are unaffected by
+# the redirect: osquery only ever speaks HTTPS.
+FLEETWEB_HTTPS = env.bool("FLEETWEB_HTTPS", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=FLEETWEB_HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = FLEETWEB_HTTPS
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if FLEETWEB_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=FLEETWEB_HTTPS)
+# The header only allows browsers' preload lists to include the domain; nothing is submitted.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=FLEETWEB_HTTPS)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+# Sent on HTML pages (fleetweb/csp.py). The UI and the admin load scripts and styles from their
+# own static files only, so no inline code is allowed; agent-supplied strings that slipped past
+# escaping still could not run.
+FLEETWEB_CSP = env.str(
+    "FLEETWEB_CSP",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+)
+
 # fleetweb's own knobs. Read them through fleetweb.conf.fleet_setting().
 FLEET: dict[str, Any] = {
     # Agent request bodies: limits on the bytes on the wire and after gunzip.
@@ -260,6 +290,8 @@ FLEET: dict[str, Any] = {
     "LOGIN_RATE_LIMIT": env.int("FLEET_LOGIN_RATE_LIMIT", default=10),
     "ENROLL_RATE_LIMIT": env.int("FLEET_ENROLL_RATE_LIMIT", default=600),
     "ENROLL_FAILURE_RATE_LIMIT": env.int("FLEET_ENROLL_FAILURE_RATE_LIMIT", default=30),
+    # Unknown bearer tokens per minute per client address before every token from it is refused.
+    "TOKEN_FAILURE_RATE_LIMIT": env.int("FLEET_TOKEN_FAILURE_RATE_LIMIT", default=30),
     "TRUST_X_FORWARDED_FOR": env.bool("FLEET_TRUST_X_FORWARDED_FOR", default=False),
     # Directories file destinations may write into (checked when one is saved in the admin).
     "FILE_DESTINATION_DIRS": env.list(

@@ -28,7 +28,8 @@ class HostIdentity:
 
 def host_identity(index: int, platform: str, run_id: str) -> HostIdentity:
     host_uuid = str(uuid.uuid5(_NAMESPACE, f"{run_id}:{index}")).upper()
-    rng = random.Random(host_uuid)  # noqa: S311 - invented data, not secrets
+    # Invented, reproducible host data, not secrets (bandit B311 does not apply).
+    rng = random.Random(host_uuid)  # noqa: S311  # nosec B311
     prefix = {"darwin": "mac", "ubuntu": "ubuntu", "windows": "WIN"}[platform]
     hostname = f"{prefix}-{run_id}-{index:06d}"
     if platform == "darwin":

@@ -42,7 +42,9 @@ class ConfigUnservable(Exception):
 def config_hash(body: bytes) -> str:
     """The `osquery_info.config_hash` an agent reports after loading `body` as its only source:
     SHA1 over the hex SHA1 of the content."""
-    return hashlib.sha1(hashlib.sha1(body).hexdigest().encode()).hexdigest()  # noqa: S324 - osquery's own hash
+    # osquery's own fingerprint, not a security use.
+    inner = hashlib.sha1(body, usedforsecurity=False).hexdigest()
+    return hashlib.sha1(inner.encode(), usedforsecurity=False).hexdigest()
 
 
 def config_generation_bump() -> None:

@@ -197,10 +197,17 @@ class CampaignStreamView(APIView):
         return response
 
 
+# What makes a spreadsheet read a cell as a formula: these characters first (also after leading
+# whitespace, which spreadsheets skip), their full-width forms, or a leading tab or line break.
+_FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
 def _csv_cell(value: Any) -> str:
     text = value if isinstance(value, str) else orjson.dumps(value).decode()
     # Agent data opened in a spreadsheet must not run as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    if text.startswith(("\t", "\r", "\n")) or text.lstrip(" \t\r\n").startswith(_FORMULA_START):
+        return "'" + text
+    return text
 
 
 class CampaignExportView(APIView):
@@ -217,7 +224,8 @@ class CampaignExportView(APIView):
                     columns.update(dict.fromkeys(row))
             out = io.StringIO()
             writer = csv.writer(out)
-            writer.writerow(["host_id", "hostname", "status", "error", *columns])
+            # Column names come from the agent's rows too.
+            writer.writerow(["host_id", "hostname", "status", "error", *(_csv_cell(c) for c in columns)])
             for result in results:
                 head = [result["host_id"], _csv_cell(result["hostname"]), result["status"], _csv_cell(result["error"])]
                 for row in result["rows"] or [{}]:

@@ -158,6 +158,7 @@ def _replace_interfaces(host_id: int, rows: list[dict[str, str]], host_fields: d
 
 def _replace_users(host_id: int, rows: list[dict[str, str]]) -> None:
     HostUser.objects.filter(host_id=host_id).delete()
+    # bandit B604 sees `shell=` below: it is the users table's login-shell column.
     HostUser.objects.bulk_create(
         [
             HostUser(
@@ -166,7 +167,7 @@ def _replace_users(host_id: int, rows: list[dict[str, str]]) -> None:
                 username=_text(r.get("username")),
                 description=_text(r.get("description")),
                 directory=_text(r.get("directory"), 1024),
-                shell=_text(r.get("shell")),
+                shell=_text(r.get("shell")),  # nosec B604
                 user_type=_text(r.get("type"), 32),
             )
             for r in rows

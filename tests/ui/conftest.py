@@ -154,8 +154,13 @@ def page(browser, live_server) -> Iterator[Any]:
     # Depends on live_server so the page (and any event stream it holds open) closes first.
     browser.clear_cookies()
     page = browser.new_page()
+    # The pages run under a Content-Security-Policy (fleetweb/csp.py); anything it blocks, the
+    # browser reports on the console, and the test fails.
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield page
     page.close()
+    assert not violations, violations
 
 
 def login(page: Any, base_url: str, username: str) -> None:

@@ -5,6 +5,7 @@ import io
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 from hosts.inventory.models import HostSoftware
 from hosts.models import Host
@@ -13,6 +14,10 @@ from queries.models import Campaign
 from tests.agent_sim import SimAgent, mac_tables
 
 from .conftest import SimulatedAgent, login, mac_enroll_request, make_user, screenshot
+
+# Waits go through locators: page-side string predicates would need eval, which the pages'
+# Content-Security-Policy forbids (as it should).
+WAIT = 20_000
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,7 +112,7 @@ def test_browser_live_query_streams_rows_stop_and_export(page, live_server, clie
 
     page.goto(f"{live_server.url}/live/")
     page.check("input[name=platforms][value=darwin]")
-    page.wait_for_function("document.getElementById('target-count').textContent === '4'")
+    expect(page.locator("#target-count")).to_have_text("4", timeout=WAIT)
     page.fill("#sql", "SELECT nme FROM users")
     page.wait_for_selector("#sql-checks .error >> text=no such column: nme")
     assert page.is_disabled("#run-query")
@@ -138,8 +143,8 @@ def test_browser_live_query_streams_rows_stop_and_export(page, live_server, clie
             ],
         )
         assert agent.checkin()["queries"][query_id] == sql
-        page.wait_for_function(f"document.querySelectorAll('#results tbody tr').length === {2 * (index + 1)}")
-        page.wait_for_function(f"document.getElementById('answered').textContent === '{index + 1}'")
+        expect(page.locator("#results tbody tr")).to_have_count(2 * (index + 1), timeout=WAIT)
+        expect(page.locator("#answered")).to_have_text(str(index + 1), timeout=WAIT)
     agents[2].denylisted.add(sql)
     agents[2].checkin()
     page.wait_for_selector("#host-status >> text=distributed query is denylisted")
@@ -153,7 +158,7 @@ def test_browser_live_query_streams_rows_stop_and_export(page, live_server, clie
     assert first.split("\t")[1].strip() == "0"
 
     page.click("#stop-query")
-    page.wait_for_function("document.getElementById('campaign-status').textContent === 'stopped'")
+    expect(page.locator("#campaign-status")).to_have_text("stopped", timeout=WAIT)
     assert page.is_disabled("#stop-query")
     assert query_id not in agents[3].checkin().get("queries", {})  # no longer asked
 
@@ -260,13 +265,13 @@ def test_browser_live_query_behind_a_plain_reverse_proxy(page, live_server, ngin
     login(page, nginx_proxy, "alice")
     page.goto(f"{nginx_proxy}/live/")
     page.check("input[name=all]")
-    page.wait_for_function("document.getElementById('target-count').textContent === '2'")
+    expect(page.locator("#target-count")).to_have_text("2", timeout=WAIT)
     page.fill("#sql", "SELECT version FROM osquery_info;")
     page.wait_for_selector("#sql-checks >> text=SQL looks valid.")
     page.click("#run-query")
     page.wait_for_selector("#campaign")
     for index, agent in enumerate(agents):
         agent.checkin()
-        page.wait_for_function(f"document.querySelectorAll('#results tbody tr').length === {index + 1}")
-    page.wait_for_function("document.getElementById('campaign-status').textContent === 'completed'")
+        expect(page.locator("#results tbody tr")).to_have_count(index + 1, timeout=WAIT)
+    expect(page.locator("#campaign-status")).to_have_text("completed", timeout=WAIT)
     assert page.locator("#results tbody tr").first.inner_text().endswith("5.23.1")

@@ -25,6 +25,9 @@ def _printable(value: str, limit: int) -> str:
 
 
 def _sd_value(value: str) -> str:
+    # RFC 5424 escapes only `"`, `\` and `]`. Control characters (a query name is agent input)
+    # would let a value fake a new line to receivers that split on line breaks: replace them.
+    value = "".join("\ufffd" if ord(ch) < 32 or ord(ch) == 127 else ch for ch in value)
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
 
 
@@ -32,7 +35,7 @@ def format_message(event: Outgoing, *, app_name: str, facility: int) -> bytes:
     severity = _STATUS_TO_SYSLOG.get(event.severity or 0, 6) if event.log_type == "status" else 6
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(event.event_time))
     millis = int((event.event_time % 1) * 1000)
-    params = f'event_id="{event.event_id}" log_type="{event.log_type}"'
+    params = f'event_id="{_sd_value(event.event_id)}" log_type="{_sd_value(event.log_type)}"'
     if event.query_name:
         params += f' name="{_sd_value(event.query_name)}"'
     header = (
