@@ -41,7 +41,8 @@ def client_ip(request) -> str:  # type: ignore[no-untyped-def]
     if getattr(settings, "FLEET", {}).get("TRUST_X_FORWARDED_FOR"):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
-            return forwarded.split(",")[0].strip()
+            # The last entry is the one our proxy appended; earlier ones come from the client.
+            return forwarded.split(",")[-1].strip()
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 

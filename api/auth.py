@@ -25,7 +25,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if scheme.lower() == "nodekey":
             raise exceptions.AuthenticationFailed("node keys are for agent endpoints, not the REST API")
         if scheme.lower() != "bearer":
-            raise exceptions.AuthenticationFailed(f"unsupported Authorization scheme {scheme!r}; use Bearer")
+            # Never echo the header: a token sent without its scheme would come back in the reply.
+            raise exceptions.AuthenticationFailed("unsupported Authorization scheme; use Bearer <token>")
         token = token.strip()
         if not token:
             raise exceptions.AuthenticationFailed("Authorization header has no token")

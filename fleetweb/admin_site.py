@@ -37,6 +37,14 @@ class RoleModelAdmin(admin.ModelAdmin):
     """Readers may view; `manage_check(user)` decides add, change and delete."""
 
     manage_check: Callable[[Any], bool] = staticmethod(is_admin)
+    # Django lets any changelist URL filter on any local field (`?secret__startswith=a`), which
+    # turns a hidden field into a guessing oracle; these can never be filtered on.
+    secret_fields = frozenset({"secret", "session_id", "node_key_hash", "key_hash", "token", "password"})
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if lookup.split("__", 1)[0] in self.secret_fields:
+            return False
+        return super().lookup_allowed(lookup, value, request)  # type: ignore[call-arg]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return can_read(request.user)

@@ -21,6 +21,13 @@ from .status import status_from
 
 @admin.register(EnrollSecret)
 class EnrollSecretAdmin(RoleModelAdmin):
+    # Only admins see enroll secrets at all (SECURITY.md): observers get no page to probe.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_admin(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin(request.user)
+
     list_display = ("name", "team", "is_active", "host_count", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name", "team")
