@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from accounts.login_views import RateLimitedLoginView
 from api import urls as api_urls
@@ -17,7 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/fleet/", include(api_urls)),
     path("api/latest/fleet/", include((api_urls.urlpatterns, "api"), namespace="api_latest")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/fleetweb/", include(live_urls)),
     path("collector/", include("collector.urls")),
