@@ -2,6 +2,7 @@
 each event into delivered, retry (transient: connection errors, 408, 429, 5xx) or failed
 (permanent: the receiver refused it and would refuse it again)."""
 
+import abc
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -44,12 +45,15 @@ def is_retryable_status(status: int) -> bool:
     return status in (408, 429) or status >= 500
 
 
-class Sender:
+class Sender(abc.ABC):
+    """One destination kind's wire protocol; see CONTRIBUTING.md, "a SIEM destination kind"."""
+
     def __init__(self, destination: "Destination") -> None:
         self.destination = destination
 
+    @abc.abstractmethod
     def send(self, events: list[Outgoing]) -> SendResult:
-        raise NotImplementedError
+        """Send a batch; say per event whether it was delivered, should be retried or failed."""
 
     def close(self) -> None:
         return None
