@@ -25,17 +25,7 @@ from queries import live as live_queries
 from queries.models import Campaign, Policy, PolicyResult
 
 from .errors import ApiError
-
-
-class HostPolicyOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    query = serializers.CharField(source="sql")
-    description = serializers.CharField()
-    resolution = serializers.CharField()
-    platform = serializers.CharField()
-    critical = serializers.BooleanField()
-    response = serializers.CharField(help_text='"pass", "fail", or "" before the host answered')
+from .serializers import HostPolicySerializer
 
 
 class SoftwareOut(serializers.Serializer):
@@ -57,7 +47,7 @@ class HostUserOut(serializers.Serializer):
     directory = serializers.CharField()
 
 
-HOST_POLICIES_RESPONSE = inline_serializer("HostPolicies", {"policies": HostPolicyOut(many=True)})
+HOST_POLICIES_RESPONSE = inline_serializer("HostPolicies", {"policies": HostPolicySerializer(many=True)})
 HOST_SOFTWARE_RESPONSE = inline_serializer(
     "HostSoftware", {"software": SoftwareOut(many=True), "meta": serializers.DictField()}
 )

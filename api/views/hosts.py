@@ -20,7 +20,7 @@ from .. import live
 from ..errors import ApiError
 from ..listing import list_parameters, paginate
 from ..permissions import AdminOnly, CanManageQueries, CanRead, CanRunLiveQueries
-from ..serializers import HostDetailSerializer, HostSerializer, host_by_identifier, label_hosts
+from ..serializers import HostDetailSerializer, HostPolicySerializer, HostSerializer, host_by_identifier, label_hosts
 from .base import EMPTY, ApiView, responses, wrapped
 
 HOST_ORDER = {
@@ -214,7 +214,7 @@ class HostPoliciesView(ApiView):
     @extend_schema(operation_id="hosts_policies", responses=responses(live.HOST_POLICIES_RESPONSE))
     def get(self, request: Request, host_id: int) -> Response:
         policies = live.host_policies(_host(host_id))
-        return Response({"policies": live.HostPolicyOut(policies, many=True).data})
+        return Response({"policies": HostPolicySerializer(policies, many=True).data})
 
 
 class HostLabelsInSerializer(serializers.Serializer):
