@@ -133,7 +133,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A health check is one more database round trip on every request that uses the database. Agent
+# nodes skip it: a connection that died fails one agent request, which the agent retries (it keeps
+# its data), and Django closes that connection once the request ends.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default="operator" in FLEETWEB_SURFACES)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis carries the agent hot path (node-key cache, pending live queries, last-seen batching) and

@@ -9,6 +9,7 @@ from django.test import Client
 
 from fleetweb.redis import get_redis
 from hosts.models import EnrollSecret
+from tests.wsgi_client import WSGIClient
 
 REPO = Path(__file__).resolve().parent.parent
 # The shared reference material sits beside the checkout (see README, "Tests"); FLEETWEB_SHARED
@@ -43,10 +44,15 @@ def enroll_secret(db) -> EnrollSecret:
 
 
 class AgentClient:
-    """Speaks osquery's TLS API the way the agent does: POST JSON, read the JSON reply."""
+    """Speaks osquery's TLS API the way the agent does: POST JSON, read the JSON reply.
+
+    Requests go through the production WSGI entry point (tests/wsgi_client.py), as an agent's
+    do; `client` is the Django test client, for tests that call the Django views directly.
+    """
 
     def __init__(self, client: Client, prefix: str = "/api/osquery") -> None:
         self.client = client
+        self.wsgi = WSGIClient()
         self.prefix = prefix
         self.node_key = ""
 
@@ -63,7 +69,7 @@ class AgentClient:
         extra = dict(headers or {})
         if use_header and self.node_key:
             extra["Authorization"] = f"NodeKey {self.node_key}"
-        response = self.client.generic(
+        response = self.wsgi.generic(
             "POST", f"{self.prefix}/{endpoint}", data, content_type="application/json", headers=extra
         )
         assert response["Content-Type"].startswith("application/json"), response.content[:200]

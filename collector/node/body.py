@@ -5,10 +5,10 @@ the agent ignores HTTP status codes and only reads the body (protocol doc §1.3-
 """
 
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from django.http import HttpRequest
 
 from fleetweb.conf import fleet_setting
 
@@ -24,25 +24,38 @@ class AgentError(Exception):
         self.status = status
 
 
-def read_body(request: HttpRequest) -> bytes:
-    """The raw body, refused once it passes AGENT_MAX_BODY_BYTES, without reading it all first."""
+def read_body(meta: Mapping[str, Any], stream: Any) -> bytes:
+    """The raw body, refused once it passes AGENT_MAX_BODY_BYTES, without reading it all first.
+
+    `meta` is the WSGI environ (a Django request's META is one) and `stream` what to read from:
+    the Django request, or the environ's wsgi.input on the WSGI fast path (collector.node.wsgi).
+    """
     limit: int = fleet_setting("AGENT_MAX_BODY_BYTES")
-    declared = request.META.get("CONTENT_LENGTH") or ""
-    if declared.isdigit() and int(declared) > limit:
+    declared = meta.get("CONTENT_LENGTH") or ""
+    if not (declared.isascii() and declared.isdigit()):
+        declared = ""  # a length that is not plain digits counts as none
+    if declared and int(declared) > limit:
         raise AgentError(f"request body is {declared} bytes; the limit is {limit}", 413)
-    # Django reads nothing without a Content-Length. A chunked body (not what osquery sends, but
-    # what some proxies forward) is read straight from the server's stream, which the WSGI server
-    # de-chunks and ends; the running total below is then the only cap, so it is kept tight.
-    stream: Any = request
-    if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-        stream = request.META["wsgi.input"]
+    if declared:
+        remaining: int | None = int(declared)
+    elif "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+        # A chunked body (not what osquery sends, but what some proxies forward) is read
+        # straight from the server's stream, which the WSGI server de-chunks and ends; the
+        # running total below is then the only cap, so it is kept tight.
+        remaining, stream = None, meta["wsgi.input"]
+    else:
+        return b""  # no length and not chunked: no body, as Django reads it
     chunks: list[bytes] = []
     size = 0
-    while True:
-        chunk = stream.read(_READ_CHUNK)
+    while remaining is None or remaining > 0:
+        # Never ask for more than was declared: a WSGI input stream need not stop at the end
+        # of the body.
+        chunk = stream.read(_READ_CHUNK if remaining is None else min(_READ_CHUNK, remaining))
         if not chunk:
             break
         size += len(chunk)
+        if remaining is not None:
+            remaining -= len(chunk)
         if size > limit:
             raise AgentError(f"request body exceeds the limit of {limit} bytes", 413)
         chunks.append(chunk)
@@ -73,9 +86,10 @@ def gunzip_bounded(data: bytes, limit: int) -> bytes:
     return bytes(out)
 
 
-def parse_agent_json(request: HttpRequest) -> dict[str, Any]:
-    raw = read_body(request)
-    encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+def parse_agent_json(meta: Mapping[str, Any], stream: Any) -> dict[str, Any]:
+    """The body as a JSON object: read with read_body's limits, gunzipped when compressed."""
+    raw = read_body(meta, stream)
+    encoding = meta.get("HTTP_CONTENT_ENCODING", "").strip().lower()
     # Agents set Content-Encoding only on compressed logger posts; sniffing the gzip magic as well
     # keeps a proxy that strips the header from breaking intake.
     if encoding in ("gzip", "x-gzip", "deflate") or raw[:2] == b"\x1f\x8b":
@@ -93,9 +107,9 @@ def parse_agent_json(request: HttpRequest) -> dict[str, Any]:
     return payload
 
 
-def node_key_from(request: HttpRequest, payload: dict[str, Any]) -> str:
+def node_key_from(meta: Mapping[str, Any], payload: dict[str, Any]) -> str:
     """The node key from `Authorization: NodeKey <key>` (agents 5.23+) or the body."""
-    auth = request.META.get("HTTP_AUTHORIZATION", "")
+    auth = meta.get("HTTP_AUTHORIZATION", "")
     scheme, _, value = auth.partition(" ")
     if scheme.lower() == "nodekey" and value.strip():
         return value.strip()

@@ -1,89 +1,57 @@
-"""osquery's TLS remote API. Each endpoint is a small `handle()` on top of NodeView.
+"""osquery's TLS remote API as Django views.
 
-The agent ignores HTTP status codes and reads only the JSON body (protocol doc §1.4): every
-failure must be a JSON object carrying `error` (or `node_invalid: true`), and a success must
-never carry `error`. Status codes are still set sensibly for proxies and people.
+The endpoints that need an enrolled host live in collector.node.endpoints, free of Django, so
+the WSGI fast path (collector.node.wsgi) answers them with the same code; production agent
+traffic reaches these views only when that path passes a request on. Enroll and carve blocks,
+which run without a node key, are answered here.
 """
 
-import logging
-import time
-from collections.abc import Sequence
 from typing import Any
 
-import orjson
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views import View
-from redis.exceptions import RedisError
 
 from accounts import ratelimit
-from collector import distributed
-from collector.services import carves, logs
-from fleetweb.redis import embedded_sync
-from hosts.checkin import Prefetch, node_checkin
-from hosts.node_cache import NodeHost
+from collector.services import carves
 from hosts.services import EnrollBusy, EnrollError, host_enroll
-from queries.agent_config import CONFIG_PREFETCH, ConfigUnservable, config_for_node
 
-from .body import AgentError, node_key_from, parse_agent_json
-
-log = logging.getLogger(__name__)
+from .body import AgentError, parse_agent_json
+from .endpoints import NodeEndpoint, Reply, error_reply, guarded, json_reply, node_request
 
 
-def json_reply(body: dict[str, Any] | bytes, status: int = 200) -> HttpResponse:
-    content = body if isinstance(body, bytes) else orjson.dumps(body)
-    return HttpResponse(content, status=status, content_type="application/json")
+def http_reply(reply: Reply) -> HttpResponse:
+    status, body = reply
+    return HttpResponse(body, status=status, content_type="application/json")
 
 
-def error_reply(message: str, status: int = 400) -> HttpResponse:
-    return json_reply({"error": message}, status)
-
-
-class NodeView(View):
-    """Parse the body, check the host in (node key, last seen, per-host state), call `handle()`."""
+class AgentView(View):
+    """A POST of JSON answered with JSON, whatever goes wrong (see collector.node.endpoints)."""
 
     # Everything else, OPTIONS included (Django's default OPTIONS reply is empty), gets a JSON 405.
     http_method_names = ["post"]
-    requires_node = True
-    # Per-host Redis state `handle()` needs, fetched in the node-key round trip (hosts.checkin).
-    prefetched: list[Any]
-
-    def prefetch(self) -> Sequence[Prefetch]:
-        return ()
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return error_reply(f"{request.method} is not allowed; osquery agents POST JSON here", 405)
+        return http_reply(error_reply(f"{request.method} is not allowed; osquery agents POST JSON here", 405))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            payload = parse_agent_json(request)
-            node = None
-            self.prefetched = []
-            if self.requires_node:
-                embedded_sync()
-                checkin = node_checkin(node_key_from(request, payload), self.prefetch())
-                if checkin is None:
-                    return json_reply({"node_invalid": True, "error": "invalid node key"}, 401)
-                node, self.prefetched = checkin.node, checkin.prefetched
-            return self.handle(request, node, payload)
-        except AgentError as exc:
-            return error_reply(exc.message, exc.status)
-        except (DatabaseError, RedisError, OSError):
-            # Storage is down: refuse, so the agent keeps its data and retries later.
-            log.exception("agent request to %s failed on storage", request.path)
-            return error_reply("server storage is temporarily unavailable; retry later", 503)
-        except Exception:
-            log.exception("agent request to %s failed", request.path)
-            return error_reply("internal server error; retry later", 500)
+        return http_reply(guarded(request.path, lambda: self.reply(request, parse_agent_json(request.META, request))))
 
-    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
-        return error_reply("this endpoint does not handle requests", 500)
+    def reply(self, request: HttpRequest, payload: dict[str, Any]) -> Reply:
+        raise NotImplementedError
 
 
-class EnrollView(NodeView):
-    requires_node = False
+class NodeEndpointView(AgentView):
+    """An endpoint that needs the host behind a node key; `endpoint` says which."""
 
-    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
+    endpoint: NodeEndpoint | None = None  # set by as_view(endpoint=...) in collector/node_urls.py
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        assert self.endpoint is not None
+        return http_reply(node_request(self.endpoint, request.META, request))
+
+
+class EnrollView(AgentView):
+    def reply(self, request: HttpRequest, payload: dict[str, Any]) -> Reply:
         wait = ratelimit.enroll_wait(request)
         if wait:
             return error_reply(f"too many enroll attempts from this address; retry in {wait} s", 429)
@@ -115,72 +83,11 @@ class EnrollView(NodeView):
         return json_reply({"node_key": node_key})
 
 
-class ConfigView(NodeView):
-    def prefetch(self) -> Sequence[Prefetch]:
-        return CONFIG_PREFETCH
-
-    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
-        assert node is not None
-        try:
-            return json_reply(config_for_node(node, self.prefetched))
-        except ConfigUnservable as exc:
-            # `error` makes the agent keep the config it runs; an oversized one would wipe it.
-            return error_reply(str(exc), 500)
-
-
-class LogView(NodeView):
-    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
-        assert node is not None
-        try:
-            log_type, lines = logs.validate_log_payload(payload)
-            logs.log_batch_store(node=node, log_type=log_type, lines=lines)
-        except logs.LogRejected as exc:
-            raise AgentError(str(exc), exc.status) from exc
-        return json_reply({})
-
-
-class DistributedReadView(NodeView):
-    def prefetch(self) -> Sequence[Prefetch]:
-        return distributed.read_prefetch()
-
-    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
-        assert node is not None
-        work = distributed.distributed_read(node, time.time(), self.prefetched)
-        body: dict[str, Any] = {"queries": work.queries}
-        if work.discovery:
-            body["discovery"] = work.discovery
-        if work.accelerate:
-            body["accelerate"] = work.accelerate  # an int: the agent ignores "60" (protocol doc §5.3)
-        return json_reply(body)
-
-
-class DistributedWriteView(NodeView):
-    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
-        assert node is not None
-        try:
-            results = distributed.parse_write(payload)
-        except ValueError as exc:
-            raise AgentError(str(exc)) from exc
-        distributed.distributed_write(node, results)
-        return json_reply({})
-
-
-class CarveBeginView(NodeView):
-    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
-        assert node is not None
-        try:
-            session = carves.carve_begin(node=node, payload=payload)
-        except carves.CarveError as exc:
-            raise AgentError(str(exc)) from exc
-        return json_reply({"session_id": session.session_id})
-
-
-class CarveBlockView(NodeView):
+class CarveBlockView(AgentView):
     # Blocks carry no node key before osquery 5.23; the session id (random, issued at begin to an
     # authenticated host) is what authorises them.
-    requires_node = False
 
-    def handle(self, request: HttpRequest, node: NodeHost | None, payload: dict[str, Any]) -> HttpResponse:
+    def reply(self, request: HttpRequest, payload: dict[str, Any]) -> Reply:
         try:
             carves.carve_block_store(payload=payload)
         except carves.CarveError as exc:
@@ -189,4 +96,4 @@ class CarveBlockView(NodeView):
 
 
 def unknown_endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
-    return error_reply(f"unknown agent endpoint {request.path!r}", 404)
+    return http_reply(error_reply(f"unknown agent endpoint {request.path!r}", 404))

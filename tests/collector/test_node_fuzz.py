@@ -163,7 +163,7 @@ def test_node_endpoints_survive_hostile_bodies(data, enrolled_mac: AgentClient, 
     path = path or data.draw(st.sampled_from(PREFIXES)) + endpoint
     before = stored_counts()
     batches_before = LogBatch.objects.count()
-    status, reply = post(enrolled_mac.client, path, raw, headers)
+    status, reply = post(enrolled_mac.wsgi, path, raw, headers)
     event(f"{endpoint}: {status}")  # shown by --hypothesis-show-statistics
     assert_invariants(status, reply, before)
     if endpoint == "log" and "error" not in reply and isinstance(body, dict) and body.get("data"):
@@ -231,7 +231,7 @@ def test_hostile_headers_get_json_replies(
     }
     body = json.dumps({"node_key": enrolled_mac.node_key, "log_type": "status", "data": []}).encode()
     before = stored_counts()
-    response = enrolled_mac.client.generic(
+    response = enrolled_mac.wsgi.generic(
         "POST", "/api/osquery/" + endpoint, body, content_type="application/json", **meta
     )
     assert response["Content-Type"] == "application/json", response.content[:200]
