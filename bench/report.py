@@ -98,8 +98,11 @@ def render(r: dict[str, Any]) -> str:
         w(f"| {wl['hosts']} | {sum(e['requests'] for e in st.values())} | {worst:.0f} | {detail} |")
     w("")
     w("## Serving stack: why granian, and why orjson\n")
-    w("The same Django project under each server, same worker count; CPU per request of the floor view and of "
-      "distributed/read (all server processes, master included).\n")  # fmt: skip
+    w("The same project under each server, same worker count; CPU per request of the floor view and of "
+      "distributed/read (all server processes, master included). Agent nodes answer the node endpoints in "
+      "the agent fast path (collector/node/wsgi.py), before Django's request cycle; \"Django views only\" "
+      "is the same node with FLEETWEB_AGENT_FAST_PATH=false. The fast path is WSGI middleware, so the ASGI "
+      "server runs without it.\n")  # fmt: skip
     w("| server | floor CPU ms/req | floor p99 ms | distributed/read CPU ms/req | distributed/read p99 ms |")
     w("|---|---|---|---|---|")
     for server, s in r["servers"].items():
@@ -126,8 +129,9 @@ def render(r: dict[str, Any]) -> str:
     w("\n## How to read this\n")
     w("- *hosts per core* = hosts ÷ app-server cores busy during the measured window of the workload run "
       "(server CPU seconds ÷ wall seconds). MariaDB, Redis and Celery are reported separately per host.\n"
-      "- *× floor* compares an endpoint with a Django view that returns `{}` on the same stack: what fleetweb's "
-      "own code adds on top of serving any request at all.\n"
+      "- *× floor* compares an endpoint with a Django view that returns `{}` on the same stack. The node "
+      "endpoints skip Django's request cycle (the agent fast path), so their ratio is what fleetweb's own work "
+      "(Redis, SQL, JSON, gzip) costs next to Django serving an empty view.\n"
       "- The simulator shares the 2 CPUs with the server, MariaDB and Redis, and the machine is shared, so "
       "latencies include queueing behind the simulator itself and behind whatever else runs on the machine "
       "(the load average column: above 2 means processes were waiting for a CPU); treat them as upper bounds.\n"

@@ -33,23 +33,28 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
-# (label, server, FLEETWEB_SURFACES): the same project under each WSGI/ASGI server, and granian
-# with and without the operator middleware.
-SERVER_VARIANTS = (
-    ("granian, agent node", "granian", "agent"),
-    ("granian, all surfaces", "granian", "all"),
-    ("gunicorn sync, agent node", "gunicorn", "agent"),
-    ("uvicorn ASGI, agent node", "uvicorn", "agent"),
+# (label, server, environment): the same project under each WSGI/ASGI server, and granian with and
+# without the agent fast path (collector/node/wsgi.py) and the operator middleware.
+SERVER_VARIANTS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("granian, agent node", "granian", {"FLEETWEB_SURFACES": "agent"}),
+    (
+        "granian, agent node, Django views only",
+        "granian",
+        {"FLEETWEB_SURFACES": "agent", "FLEETWEB_AGENT_FAST_PATH": "false"},
+    ),
+    ("granian, all surfaces", "granian", {"FLEETWEB_SURFACES": "all"}),
+    ("gunicorn sync, agent node", "gunicorn", {"FLEETWEB_SURFACES": "agent"}),
+    ("uvicorn ASGI, agent node (no fast path)", "uvicorn", {"FLEETWEB_SURFACES": "agent"}),
 )
 
 
 def measure_servers(stack: Stack, runs: int, workers: int) -> dict[str, Any]:
     """The floor view and distributed/read under each serving variant."""
     out: dict[str, Any] = {}
-    for offset, (label, server, surfaces) in enumerate(SERVER_VARIANTS, start=1):
+    for offset, (label, server, variant_env) in enumerate(SERVER_VARIANTS, start=1):
         port = APP_PORT + offset
         log(f"serving stack: {label} on :{port}")
-        app = stack.start_app(server, workers=workers, port=port, extra_env={"FLEETWEB_SURFACES": surfaces})
+        app = stack.start_app(server, workers=workers, port=port, extra_env=variant_env)
         url = f"http://127.0.0.1:{port}"
         try:
             floor = [
@@ -68,25 +73,29 @@ def measure_servers(stack: Stack, runs: int, workers: int) -> dict[str, Any]:
 def sql_counts_in_process() -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Exact statements per agent request in steady state, counted by Django itself."""
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     from fleetweb_sim.templates import enroll_details, host_identity, result_line, rows_for
+    from tests.wsgi_client import WSGIClient
 
     from .seed import ENROLL_SECRET
 
-    client = Client(HTTP_HOST="localhost")
+    # Through the production WSGI entry point (the agent fast path in front of Django).
+    client = WSGIClient()
     host = host_identity(999_999, "darwin", "sqlcount")
     mask, details = enroll_details(host, int(time.time()))
     enroll = {"enroll_secret": ENROLL_SECRET, "host_identifier": host.hostname, "platform_type": mask}
-    reply = client.post("/api/osquery/enroll", {**enroll, "host_details": details}, content_type="application/json")
+    host_header = {"Host": "localhost"}
+    reply = client.generic(
+        "POST", "/api/osquery/enroll", orjson.dumps({**enroll, "host_details": details}), headers=host_header
+    )
     node_key = orjson.loads(reply.content)["node_key"]
 
     statements: dict[str, list[str]] = {}
 
     def count(path: str, body: dict[str, Any], name: str = "") -> int:
         with CaptureQueriesContext(connection) as ctx:
-            response = client.post(path, {"node_key": node_key, **body}, content_type="application/json")
+            response = client.generic("POST", path, orjson.dumps({"node_key": node_key, **body}), headers=host_header)
         assert "error" not in orjson.loads(response.content), response.content
         if name:
             statements[name] = [q["sql"][:90] for q in ctx.captured_queries]

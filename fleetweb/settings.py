@@ -96,6 +96,10 @@ if "operator" not in FLEETWEB_SURFACES:
     # protection and X-Frame-Options have nothing to protect here (check --deploy W003, W002).
     SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410", "security.W002", "security.W003"]
 
+# Agent nodes answer osquery's node endpoints at the WSGI layer, before Django's request cycle
+# (collector/node/wsgi.py); false serves them through the Django views alone, with the same replies.
+FLEETWEB_AGENT_FAST_PATH = env.bool("FLEETWEB_AGENT_FAST_PATH", default=True)
+
 ROOT_URLCONF = "fleetweb.urls"
 WSGI_APPLICATION = "fleetweb.wsgi.application"
 

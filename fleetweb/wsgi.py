@@ -12,6 +12,7 @@ from collector.node.wsgi import AgentFastPath  # noqa: E402 - needs Django set u
 from fleetweb import embedded_beat  # noqa: E402 - needs Django set up
 
 # Agent nodes answer osquery's node endpoints before Django's request cycle (collector/node/wsgi.py).
-application = AgentFastPath(django_application) if AGENT in settings.FLEETWEB_SURFACES else django_application
+fast_path = AGENT in settings.FLEETWEB_SURFACES and settings.FLEETWEB_AGENT_FAST_PATH
+application = AgentFastPath(django_application) if fast_path else django_application
 
 embedded_beat.start()

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from collector.distributed import QueryResult, ReadWork, register_prefetched_read_provider, register_write_handler
 from fleetweb.conf import fleet_setting
+from fleetweb.db import restart_on_deadlock
 from fleetweb.redis import generation_bump, generation_key, get_redis
 from hosts.inventory.due import DUE_KEY, INFLIGHT_SECONDS, due_from, due_set, jitter_seconds
 from hosts.node_cache import NodeHost
@@ -130,6 +131,7 @@ def label_results(node: NodeHost, results: list[QueryResult]) -> None:
     due_set(node.id, "labels", _next_due(node.id, "labels"))
 
 
+@restart_on_deadlock
 @transaction.atomic
 def label_membership_apply(*, host_id: int, label_ids: set[int], member_ids: set[int]) -> bool:
     """Make the host a member of `member_ids` and not of the rest of `label_ids` (labels that
@@ -157,6 +159,7 @@ def policy_results(node: NodeHost, results: list[QueryResult]) -> None:
     due_set(node.id, "policies", _next_due(node.id, "policies"))
 
 
+@restart_on_deadlock
 @transaction.atomic
 def policy_results_store(*, host_id: int, answers: dict[int, bool | None]) -> None:
     """Replace the host's results for these policies. Policies deleted meanwhile are skipped."""

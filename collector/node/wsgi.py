@@ -14,6 +14,7 @@ SecurityMiddleware adds to a JSON reply.
 """
 
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
 
@@ -52,13 +53,14 @@ class AgentFastPath:
         endpoint = self.routes.get(environ.get("PATH_INFO", ""))
         if endpoint is None or environ.get("REQUEST_METHOD") != "POST" or not _answerable_here(environ):
             return self.django_app(environ, start_response)
-        # What Django's request_started/request_finished signals do for the database, called
-        # directly: dispatching the signals costs several times these calls, and their other
-        # receivers (DEBUG's query log, caches, URL configuration) concern nothing done here.
-        close_old_connections()
         try:
             status, body = node_request(endpoint, environ, environ["wsgi.input"])
         finally:
+            # What Django's request_finished signal does for the database, called directly:
+            # dispatching the signal costs several times this call, and its other receivers
+            # (caches, URL configuration) concern nothing done here. Skipping the upkeep at the
+            # start of the request only means an expired connection is used once more; one the
+            # database dropped fails that request, which the agent retries.
             close_old_connections()
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         start_response(_STATUS_LINES[status], headers + _security_headers(environ))
@@ -81,10 +83,16 @@ def _answerable_here(environ: dict[str, Any]) -> bool:
         host = environ["HTTP_X_FORWARDED_HOST"]
     else:
         host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
-    domain, _ = split_domain_port(host)
-    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+    if not _host_allowed(host, tuple(settings.ALLOWED_HOSTS)):
         return False
     return not settings.SECURE_SSL_REDIRECT or _is_secure(environ)
+
+
+@lru_cache(maxsize=256)
+def _host_allowed(host: str, allowed_hosts: tuple[str, ...]) -> bool:
+    # A fleet uses one or two names; the cache is bounded against clients that vary the header.
+    domain, _ = split_domain_port(host)
+    return bool(domain) and validate_host(domain, allowed_hosts)
 
 
 def _security_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:

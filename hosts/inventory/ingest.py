@@ -11,6 +11,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from fleetweb.db import restart_on_deadlock
+
 from ..identity import real_serial, real_uuid
 from ..models import Host
 from .models import HostDetails, HostInterface, HostQueryStat, HostSoftware, HostUser
@@ -61,6 +63,7 @@ def primary_interface(rows: list[dict[str, str]]) -> dict[str, str] | None:
     return None
 
 
+@restart_on_deadlock
 @transaction.atomic
 def ingest_details(host_id: int, results: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
     """Store one batch of successful detail results (name -> rows). Returns the Host fields set."""
