@@ -56,7 +56,7 @@ def _test_connection_kept() -> Iterator[None]:
             signals.request_finished.connect(close_old_connections)
 
 
-def _no_upkeep() -> None:
+def _no_upkeep(**kwargs: Any) -> None:
     pass
 
 
