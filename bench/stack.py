@@ -236,6 +236,7 @@ class Stack:
                 "--backlog",
                 "2048",
                 "--no-ws",
+                *os.environ.get("BENCH_GRANIAN_ARGS", "").split(),
                 "fleetweb.wsgi:application",
             ]
         elif server == "gunicorn":

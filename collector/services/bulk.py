@@ -27,3 +27,16 @@ def insert_rows(
     with connection.cursor() as cursor:
         for start in range(0, len(values), CHUNK):
             cursor.executemany(sql, values[start : start + CHUNK])
+
+
+def insert_row(model: type[models.Model], columns: Sequence[str], values: tuple[Any, ...]) -> int:
+    """Insert one row (values in `columns` order, already in database form) and return its id:
+    the statement the ORM would send, without building a model instance and compiling a query."""
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608 - names from the model
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return int(cursor.lastrowid)

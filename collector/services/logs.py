@@ -5,13 +5,15 @@ import zlib
 from typing import Any
 
 import orjson
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from fleetweb.conf import fleet_setting
 from fleetweb.redis import get_redis
 from hosts.node_cache import NodeHost
 
 from ..models import LogBatch
+from .bulk import insert_row
 
 LOG_TYPES = ("result", "status")
 
@@ -65,8 +67,8 @@ def validate_log_payload(payload: dict[str, Any]) -> tuple[str, list[dict[str, A
     return log_type, data
 
 
-def log_batch_store(*, node: NodeHost, log_type: str, lines: list[dict[str, Any]]) -> LogBatch | None:
-    """Store the lines in one INSERT and return the batch (None for an empty batch).
+def log_batch_store(*, node: NodeHost, log_type: str, lines: list[dict[str, Any]]) -> int | None:
+    """Store the lines in one INSERT and return the batch id (None for an empty batch).
 
     The caller may acknowledge the agent only after this returns: the row is committed by then.
     """
@@ -75,21 +77,30 @@ def log_batch_store(*, node: NodeHost, log_type: str, lines: list[dict[str, Any]
     admitted = intake_admit(host_id=node.id, lines=len(lines))
     try:
         # One INSERT in autocommit is committed when it returns; an explicit transaction would
-        # only add round trips to the busiest write path.
-        batch = LogBatch.objects.create(
-            host_id=node.id,
-            host_identifier=node.host_identifier[:255],
-            log_type=log_type,
-            line_count=len(lines),
-            payload=zlib.compress(orjson.dumps(lines), 1),
+        # only add round trips to the busiest write path. Sent as plain SQL: building a model
+        # and compiling its INSERT cost more CPU than the rest of the request.
+        batch_id = insert_row(
+            LogBatch,
+            _BATCH_COLUMNS,
+            (
+                node.id,
+                node.host_identifier[:255],
+                log_type,
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                len(lines),
+                zlib.compress(orjson.dumps(lines), 1),
+            ),
         )
-        transaction.on_commit(lambda: _dispatch(batch.pk))
+        transaction.on_commit(lambda: _dispatch(batch_id))
     except Exception:
         if admitted:
             # Not stored, so not counted: the agent's retry must not be limited by it.
             get_redis().decrby(admitted, len(lines))
         raise
-    return batch
+    return batch_id
+
+
+_BATCH_COLUMNS = ("host_id", "host_identifier", "log_type", "received_at", "line_count", "payload")
 
 
 def log_batch_lines(batch: LogBatch) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ def _assert_retry_later(status: int, reply: dict) -> None:
 
 def test_log_insert_failure(enrolled_mac, vectors, monkeypatch):
     enrolled_mac.call("config")  # node key cached, so only the insert touches the database
-    monkeypatch.setattr(LogBatch.objects, "create", _fail)
+    monkeypatch.setattr("collector.services.logs.insert_row", _fail)
 
     status, reply = enrolled_mac.post("log", dict(vectors["logger"]["status"], node_key=enrolled_mac.node_key))
 
