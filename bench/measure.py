@@ -233,3 +233,31 @@ def run_workload(
         "requests": sim["all"]["requests"],
         "counters": sim["counters"],
     }
+
+
+def paced_cost(
+    app: Service, port: int, path: str, body: bytes, pauses_ms: tuple[int, ...] = (0, 5, 20)
+) -> dict[str, float]:
+    """Server CPU per request when requests arrive back to back and when they arrive apart.
+
+    One client, one kept-alive connection, a pause after each reply. A server that sits idle
+    between requests pays more CPU for each one (cold CPU caches, thread wake-ups), which is why
+    hosts per core grows with the number of hosts a node serves.
+    """
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    out = {}
+    try:
+        for pause_ms in pauses_ms:
+            count = 600 if pause_ms < 10 else 200
+            before = cpu_seconds(app.pids())
+            for _ in range(count):
+                conn.request("POST", path, body, {"Content-Type": "application/json"})
+                conn.getresponse().read()
+                if pause_ms:
+                    time.sleep(pause_ms / 1000)
+            out[f"pause_{pause_ms}_ms"] = round(1000 * (cpu_seconds(app.pids()) - before) / count, 3)
+    finally:
+        conn.close()
+    return out

@@ -54,6 +54,17 @@ def render(r: dict[str, Any]) -> str:
     w(f"| floor (`/bench/floor`) | {_f(f['app_cpu_ms_per_request'])} | 1.00 | 0 | {_f(f['sql_per_request'], 2)} | "
       f"{_f(f['mariadb_cpu_ms_per_request'])} | {_f(f['redis_cpu_ms_per_request'])} | {_f(f['requests_per_s'], 0)} | "
       f"{_f(f['p50_ms'], 1)} | {_f(f['p99_ms'], 1)} | {f['errors']} |\n")  # fmt: skip
+    paced = (r.get("paced_cpu_ms_per_request") or {}).get("floor")
+    if paced:
+        w("## Why hosts per core grows with load\n")
+        w("The floor view again, one request at a time on one kept-alive connection, with a pause after each "
+          "reply: a server that idles between requests pays more CPU for each one (cold CPU caches, thread "
+          "wake-ups). The per-endpoint prices above are measured back to back; an app node serving few hosts "
+          "idles between their requests and pays the higher price, so the workload's hosts per core rises "
+          "with the host count.\n")  # fmt: skip
+        w("| pause between requests | " + " | ".join(k.split("_")[1] + " ms" for k in paced) + " |")
+        w("|---|" + "---|" * len(paced))
+        w("| app CPU ms per request | " + " | ".join(_f(v) for v in paced.values()) + " |\n")
     ob = r["onboarding"]
     w("## Onboarding (and the hourly refresh)\n")
     w(f"{ob['hosts']} hosts started at once: enroll, first config, then the vitals, label and policy queries a "
