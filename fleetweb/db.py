@@ -37,7 +37,7 @@ def restart_on_deadlock(transaction_fn: Callable[P, R]) -> Callable[P, R]:
                 if not restartable or attempt == ATTEMPTS or connection.in_atomic_block:
                     raise
                 # A short random pause, so the two losers do not collide again in step.
-                time.sleep(random.uniform(0.005, 0.05) * attempt)  # noqa: S311 - not security
+                time.sleep(random.uniform(0.005, 0.05) * attempt)  # noqa: S311  # nosec B311 - a pause, not a secret
         raise AssertionError("unreachable")
 
     return run

@@ -16,14 +16,10 @@ def insert_rows(
     rows that hit a unique key are skipped (MariaDB INSERT IGNORE / SQLite INSERT OR IGNORE)."""
     if not values:
         return
-    quote = connection.ops.quote_name
     verb = "INSERT INTO"
     if ignore:
         verb = "INSERT IGNORE INTO" if connection.vendor == "mysql" else "INSERT OR IGNORE INTO"
-    sql = (
-        f"{verb} {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
+    sql = _insert_sql(verb, model, columns)
     with connection.cursor() as cursor:
         for start in range(0, len(values), CHUNK):
             cursor.executemany(sql, values[start : start + CHUNK])
@@ -32,11 +28,15 @@ def insert_rows(
 def insert_row(model: type[models.Model], columns: Sequence[str], values: tuple[Any, ...]) -> int:
     """Insert one row (values in `columns` order, already in database form) and return its id:
     the statement the ORM would send, without building a model instance and compiling a query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql("INSERT INTO", model, columns), values)
+        return int(cursor.lastrowid)
+
+
+def _insert_sql(verb: str, model: type[models.Model], columns: Sequence[str]) -> str:
+    # Table and column names come from the model, never from input; values are parameters.
     quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608 - names from the model
+    return (
+        f"{verb} {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))})"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        return int(cursor.lastrowid)
