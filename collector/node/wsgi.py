@@ -13,6 +13,7 @@ connection upkeep its request_started/request_finished signals run, and the secu
 SecurityMiddleware adds to a JSON reply.
 """
 
+import logging
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from http import HTTPStatus
@@ -25,6 +26,8 @@ from django.http.request import split_domain_port, validate_host
 from fleetweb.surfaces import AGENT_PREFIXES
 
 from .endpoints import NODE_ENDPOINTS, NodeEndpoint, node_request
+
+log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
@@ -53,17 +56,24 @@ class AgentFastPath:
         endpoint = self.routes.get(environ.get("PATH_INFO", ""))
         if endpoint is None or environ.get("REQUEST_METHOD") != "POST" or not _answerable_here(environ):
             return self.django_app(environ, start_response)
+        status, body = node_request(endpoint, environ, environ["wsgi.input"])
         try:
-            status, body = node_request(endpoint, environ, environ["wsgi.input"])
-        finally:
             # What Django's request_finished signal does for the database, called directly:
             # dispatching the signal costs several times this call, and its other receivers
             # (caches, URL configuration) concern nothing done here. Skipping the upkeep at the
             # start of the request only means an expired connection is used once more; one the
             # database dropped fails that request, which the agent retries.
             close_old_connections()
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        start_response(_STATUS_LINES[status], headers + _security_headers(environ))
+            headers = _security_headers(environ)
+        except Exception:
+            # The reply is decided; a failure here must not turn it into a server error page,
+            # whose empty body the agent would read as success.
+            log.exception("agent request to %s: connection upkeep failed", environ.get("PATH_INFO"))
+            headers = []
+        start_response(
+            _STATUS_LINES[status],
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers],
+        )
         return [body]
 
 

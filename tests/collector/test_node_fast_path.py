@@ -4,6 +4,7 @@ are the Django views' answers."""
 import gzip
 import importlib
 import json
+from typing import Any
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
@@ -32,7 +33,7 @@ def counted(enrolled_mac):
     return enrolled_mac
 
 
-def _post(agent, path: str, body: dict | None = None, **extra) -> tuple[int, dict, object]:
+def _post(agent, path: str, body: dict | None = None, **extra) -> tuple[int, dict, Any]:
     raw = json.dumps({"node_key": agent.node_key, **(body or {})}).encode()
     response = agent.wsgi.generic("POST", path, raw, **extra)
     return response.status_code, json.loads(response.content), response
@@ -64,7 +65,7 @@ def test_everything_else_goes_to_django(counted, vectors):
 def test_replies_match_the_django_views(enrolled_mac, vectors):
     """The same request through the fast path and through Django's views gets the same body."""
     line = vectors["logger"]["status"]["data"][0]
-    requests = [
+    requests: list[tuple[str, dict[str, Any]]] = [
         ("config", {}),
         ("distributed/read", {}),
         ("distributed/write", {"queries": {"fleetweb_other_1": []}}),
@@ -143,3 +144,19 @@ def test_the_setting_turns_the_fast_path_off(settings):
 
 def test_client_transport_is_the_fast_path():
     assert isinstance(WSGIClient().app, agent_wsgi.AgentFastPath)
+
+
+@pytest.mark.django_db
+def test_a_failure_after_the_reply_is_decided_still_sends_it(enrolled_mac, vectors, monkeypatch):
+    def broken(environ):  # type: ignore[no-untyped-def]
+        raise RuntimeError("settings unreadable")
+
+    monkeypatch.setattr(agent_wsgi, "_security_headers", broken)
+    line = vectors["logger"]["status"]["data"][0]
+    response = enrolled_mac.wsgi.generic(
+        "POST",
+        "/api/osquery/log",
+        json.dumps({"node_key": enrolled_mac.node_key, "log_type": "status", "data": [line]}),
+    )
+    assert response.status_code == 200 and json.loads(response.content) == {}
+    assert response["Content-Type"] == "application/json"
