@@ -13,6 +13,9 @@ from fleetweb.urls import urlpatterns as fleetweb_urlpatterns  # already limited
 
 @csrf_exempt
 def floor(request: HttpRequest) -> HttpResponse:
+    # Read the body, as every agent endpoint does: a server closes a kept-alive connection whose
+    # request body was left unread, and the floor would then price a new connection each time.
+    request.body  # noqa: B018
     return HttpResponse(b"{}", content_type="application/json")
 
 
