@@ -9,8 +9,8 @@ and so does any agent request this path is not sure about: a Host header outside
 (Django answers that with its JSON 400) or plain HTTP under SECURE_SSL_REDIRECT.
 
 What Django's request cycle does that these requests need is done here too: the database
-connection upkeep its request_started/request_finished signals run, and the security headers
-SecurityMiddleware adds to a JSON reply.
+connection upkeep its request_started/request_finished signals run, the security headers its
+middleware adds to a JSON reply, and the log line it writes for a 4xx or 5xx reply.
 """
 
 import logging
@@ -28,6 +28,8 @@ from fleetweb.surfaces import AGENT_PREFIXES
 from .endpoints import NODE_ENDPOINTS, NodeEndpoint, node_request
 
 log = logging.getLogger(__name__)
+# Where Django logs the 4xx and 5xx replies it sends.
+request_log = logging.getLogger("django.request")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
@@ -56,25 +58,42 @@ class AgentFastPath:
         endpoint = self.routes.get(environ.get("PATH_INFO", ""))
         if endpoint is None or environ.get("REQUEST_METHOD") != "POST" or not _answerable_here(environ):
             return self.django_app(environ, start_response)
+        # What Django's request_started/request_finished signals do for the database, called
+        # directly: dispatching the signals costs several times these calls, and their other
+        # receivers (caches, URL configuration, DEBUG's query log) concern nothing done here.
+        # At the start it closes a connection past CONN_MAX_AGE before the database's own idle
+        # timeout can break it under this request.
+        _connection_upkeep()
         status, body = node_request(endpoint, environ, environ["wsgi.input"])
+        _connection_upkeep()
+        if status >= 400:
+            # As Django logs its 4xx and 5xx replies, so refusals (bad keys, oversized posts) show.
+            request_log.log(
+                logging.ERROR if status >= 500 else logging.WARNING,
+                "%s: %s",
+                HTTPStatus(status).phrase,
+                environ.get("PATH_INFO", ""),
+            )
         try:
-            # What Django's request_finished signal does for the database, called directly:
-            # dispatching the signal costs several times this call, and its other receivers
-            # (caches, URL configuration) concern nothing done here. Skipping the upkeep at the
-            # start of the request only means an expired connection is used once more; one the
-            # database dropped fails that request, which the agent retries.
-            close_old_connections()
             headers = _security_headers(environ)
         except Exception:
             # The reply is decided; a failure here must not turn it into a server error page,
             # whose empty body the agent would read as success.
-            log.exception("agent request to %s: connection upkeep failed", environ.get("PATH_INFO"))
+            log.exception("agent request to %s: reply headers failed", environ.get("PATH_INFO"))
             headers = []
         start_response(
             _STATUS_LINES[status],
             [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers],
         )
         return [body]
+
+
+def _connection_upkeep() -> None:
+    try:
+        close_old_connections()
+    except Exception:
+        # Closing a broken connection failed; the next request opens a new one.
+        log.exception("closing an old database connection failed")
 
 
 def _is_secure(environ: dict[str, Any]) -> bool:
@@ -91,8 +110,10 @@ def _answerable_here(environ: dict[str, Any]) -> bool:
     """False for what Django must answer: a Host it does not accept, a redirect to HTTPS."""
     if settings.USE_X_FORWARDED_HOST and "HTTP_X_FORWARDED_HOST" in environ:
         host = environ["HTTP_X_FORWARDED_HOST"]
+    elif "HTTP_HOST" in environ:
+        host = environ["HTTP_HOST"]  # an empty Host is refused, as Django refuses it
     else:
-        host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
+        host = f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
     if not _host_allowed(host, tuple(settings.ALLOWED_HOSTS)):
         return False
     return not settings.SECURE_SSL_REDIRECT or _is_secure(environ)
@@ -106,7 +127,7 @@ def _host_allowed(host: str, allowed_hosts: tuple[str, ...]) -> bool:
 
 
 def _security_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
-    """What django.middleware.security.SecurityMiddleware adds to a JSON reply."""
+    """What SecurityMiddleware (and XFrameOptionsMiddleware, where installed) add to a JSON reply."""
     headers = []
     if settings.SECURE_HSTS_SECONDS and _is_secure(environ):
         value = f"max-age={settings.SECURE_HSTS_SECONDS}"
@@ -122,4 +143,6 @@ def _security_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
         headers.append(("Referrer-Policy", policy if isinstance(policy, str) else ",".join(policy)))
     if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
         headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
+    if "django.middleware.clickjacking.XFrameOptionsMiddleware" in settings.MIDDLEWARE:
+        headers.append(("X-Frame-Options", settings.X_FRAME_OPTIONS))
     return headers

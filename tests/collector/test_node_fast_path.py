@@ -3,11 +3,13 @@ are the Django views' answers."""
 
 import gzip
 import importlib
+import io
 import json
 from typing import Any
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.test import RequestFactory
 
 from collector.node import wsgi as agent_wsgi
 from collector.node.endpoints import NODE_ENDPOINTS
@@ -160,3 +162,43 @@ def test_a_failure_after_the_reply_is_decided_still_sends_it(enrolled_mac, vecto
     )
     assert response.status_code == 200 and json.loads(response.content) == {}
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
+def test_an_empty_host_header_is_refused_as_django_refuses_it(counted):
+    status, reply, _ = _post(counted, "/api/osquery/config", headers={"Host": ""})
+    assert status == 400 and "Host header" in reply["error"]
+    assert CountingDjango.calls == 1
+
+
+@pytest.mark.django_db
+def test_refusals_are_logged_like_djangos(enrolled_mac, caplog):
+    with caplog.at_level("WARNING", logger="django.request"):
+        enrolled_mac.wsgi.generic("POST", "/api/osquery/config", json.dumps({"node_key": "wrong"}))
+    assert "Unauthorized: /api/osquery/config" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_connections_past_their_age_are_closed_before_the_request(enrolled_mac, vectors):
+    """The upkeep Django's request_started runs: a kept connection past CONN_MAX_AGE is replaced
+    before the request uses it (the database may have dropped it by then)."""
+    from django.db import connection
+
+    connection.ensure_connection()
+    old = connection.connection
+    connection.close_at = 0  # past its CONN_MAX_AGE
+    used = []
+
+    def spy(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        used.append(connection.connection)
+        return execute(sql, params, many, context)
+
+    line = vectors["logger"]["status"]["data"][0]
+    raw = json.dumps({"node_key": enrolled_mac.node_key, "log_type": "status", "data": [line]}).encode()
+    environ = RequestFactory().generic("POST", "/api/osquery/log", raw, content_type="application/json").environ
+    environ["wsgi.input"] = io.BytesIO(raw)
+    app = agent_wsgi.AgentFastPath(WSGIHandler())  # called directly: the upkeep is under test
+    with connection.execute_wrapper(spy):
+        body = b"".join(app(environ, lambda *args: None))
+    assert json.loads(body) == {}
+    assert used and all(c is not old for c in used)
