@@ -247,6 +247,11 @@ def paced_cost(
     import http.client
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    def post() -> None:
+        conn.request("POST", path, body, {"Content-Type": "application/json"})
+        conn.getresponse().read()
+
     out = {}
     try:
         for pause_ms in pauses_ms:
@@ -254,12 +259,10 @@ def paced_cost(
             before = cpu_seconds(app.pids())
             for _ in range(count):
                 try:
-                    conn.request("POST", path, body, {"Content-Type": "application/json"})
-                    conn.getresponse().read()
+                    post()
                 except (ConnectionError, http.client.HTTPException):
                     conn.close()  # the server closed the kept-alive connection: open another
-                    conn.request("POST", path, body, {"Content-Type": "application/json"})
-                    conn.getresponse().read()
+                    post()
                 if pause_ms:
                     time.sleep(pause_ms / 1000)
             out[f"pause_{pause_ms}_ms"] = round(1000 * (cpu_seconds(app.pids()) - before) / count, 3)

@@ -65,7 +65,7 @@ class WSGIClient:
         self.app = agent_wsgi.AgentFastPath(WSGIHandler())
         self.factory = RequestFactory()
 
-    def generic(
+    def environ(
         self,
         method: str,
         path: str,
@@ -73,12 +73,18 @@ class WSGIClient:
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
         **extra: Any,
-    ) -> WSGIResponse:
+    ) -> dict[str, Any]:
+        """The WSGI environ a server would pass for this request."""
         body = data.encode() if isinstance(data, str) else data
         environ = self.factory.generic(method, path, body, content_type=content_type, headers=headers).environ
         # A plain stream, as a WSGI server passes it (the factory's refuses reads past the end).
         environ["wsgi.input"] = io.BytesIO(body)
         environ.update(extra)
+        return environ
+
+    def generic(self, *args: Any, **kwargs: Any) -> WSGIResponse:
+        """Send the request `environ(*args, **kwargs)` describes through the application."""
+        environ = self.environ(*args, **kwargs)
         captured: dict[str, Any] = {}
 
         def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> None:

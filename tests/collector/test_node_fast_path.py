@@ -3,13 +3,11 @@ are the Django views' answers."""
 
 import gzip
 import importlib
-import io
 import json
 from typing import Any
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
-from django.test import RequestFactory
 
 from collector.node import wsgi as agent_wsgi
 from collector.node.endpoints import NODE_ENDPOINTS
@@ -99,8 +97,9 @@ def test_gzip_and_the_node_key_header(enrolled_mac, vectors):
 
 
 @pytest.mark.django_db
-def test_a_host_django_refuses_gets_djangos_json_400(counted):
-    status, reply, _ = _post(counted, "/api/osquery/config", headers={"Host": "evil.example"})
+@pytest.mark.parametrize("host", ["evil.example", ""])
+def test_a_host_django_refuses_gets_djangos_json_400(counted, host):
+    status, reply, _ = _post(counted, "/api/osquery/config", headers={"Host": host})
     assert status == 400 and "Host header" in reply["error"]
     assert CountingDjango.calls == 1
 
@@ -165,13 +164,6 @@ def test_a_failure_after_the_reply_is_decided_still_sends_it(enrolled_mac, vecto
 
 
 @pytest.mark.django_db
-def test_an_empty_host_header_is_refused_as_django_refuses_it(counted):
-    status, reply, _ = _post(counted, "/api/osquery/config", headers={"Host": ""})
-    assert status == 400 and "Host header" in reply["error"]
-    assert CountingDjango.calls == 1
-
-
-@pytest.mark.django_db
 def test_refusals_are_logged_like_djangos(enrolled_mac, caplog):
     with caplog.at_level("WARNING", logger="django.request"):
         enrolled_mac.wsgi.generic("POST", "/api/osquery/config", json.dumps({"node_key": "wrong"}))
@@ -195,8 +187,7 @@ def test_connections_past_their_age_are_closed_before_the_request(enrolled_mac, 
 
     line = vectors["logger"]["status"]["data"][0]
     raw = json.dumps({"node_key": enrolled_mac.node_key, "log_type": "status", "data": [line]}).encode()
-    environ = RequestFactory().generic("POST", "/api/osquery/log", raw, content_type="application/json").environ
-    environ["wsgi.input"] = io.BytesIO(raw)
+    environ = WSGIClient().environ("POST", "/api/osquery/log", raw)
     app = agent_wsgi.AgentFastPath(WSGIHandler())  # called directly: the upkeep is under test
     with connection.execute_wrapper(spy):
         body = b"".join(app(environ, lambda *args: None))
